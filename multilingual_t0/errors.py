@@ -1,0 +1,43 @@
+"""Exception types. Each subclasses the built-in a caller would naturally catch."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable, Sequence
+
+
+class CatalogError(ValueError):
+    """A shipped or user-supplied table is malformed; the message names file:row:column."""
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No data for a (dataset, subset, split); the message lists every place that was tried."""
+
+    def __init__(self, what: str, tried: Sequence[str], fix: str):
+        self.what = what
+        self.tried = list(tried)
+        self.fix = fix
+        lines = [f"No data for {what}. Tried:"]
+        lines += [f"  - {t}" for t in self.tried] or ["  (nothing)"]
+        lines.append(f"Fix: {fix}")
+        super().__init__("\n".join(lines))
+
+
+class BadRecordError(ValueError):
+    """A record could not be rendered by a template (raised only in strict mode)."""
+
+
+class UnknownNameError(KeyError):
+    """An unknown task, mixture, dataset or language name; suggests close matches."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind = kind
+        self.name = name
+        self.suggestions = difflib.get_close_matches(name, list(known), n=5, cutoff=0.6)
+        message = f"Unknown {kind} {name!r}."
+        if self.suggestions:
+            message += " Did you mean: " + ", ".join(self.suggestions) + "?"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError's str() would add quotes around the message
+        return self.args[0]

@@ -1,0 +1,30 @@
+"""Task and mixture names, cleaned to what seqio accepts (`^[\\w\\d\\.\\:_]+$`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+SCORE_EVAL_SUFFIX = "_score_eval"
+_INVALID = re.compile(r"[^\w\d\._]+")
+
+
+def clean(text: str) -> str:
+    """T0's rule: every run of characters outside [\\w\\d._] becomes one underscore."""
+    return _INVALID.sub("_", text)
+
+
+def task_name(dataset: str, subset: Optional[str], template: str, variant: Optional[str] = None) -> str:
+    """`{dataset}_{subset}_{template}`; a variant (ANLI round) stands where a subset would."""
+    parts = [dataset] + [p for p in (subset, variant) if p] + [template]
+    return clean("_".join(parts))
+
+
+def score_eval_name(task: str) -> str:
+    """The rank-classification twin of a task."""
+    return task + SCORE_EVAL_SUFFIX
+
+
+def mixture_name(collection: str, kind: str) -> str:
+    """`mt5_<collection>_<train|eval|score_eval>`."""
+    return f"mt5_{collection}_{kind}"

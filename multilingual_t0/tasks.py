@@ -1,0 +1,58 @@
+"""Importing this module registers the mT0 SeqIO tasks and mixtures (the only import side effect).
+
+Registered:
+* one task per (catalog dataset, promptsource template), named `{dataset}_{subset}_{template}`
+  (ANLI: `anli_r1_{template}` ... per round), splits as in the catalog;
+* for every template with answer choices, its rank-classification twin `<task>_score_eval`;
+* mixtures `mt5_d4_train`, `mt5_gpt_train`, `mt5_sglue_train`, `mt5_d4_gpt_train`,
+  `mt5_d4_gpt_sglue_train` (T0 rates), `mt5_d4_eval` (original-task templates of the held-out
+  datasets), `mt5_d4_score_eval`, `mt5_bias_fairness_eval`, `mt5_bias_fairness_score_eval`.
+
+No network, no file writes, no output, no randomness; data is needed only when a dataset is built.
+Importing twice (or calling `register()` again) changes nothing.
+"""
+
+from __future__ import annotations
+
+import seqio
+
+from multilingual_t0 import metrics, preprocessors, vocab
+from multilingual_t0.datasource import PromptedDataSource
+from multilingual_t0.task_specs import SCORE_EVAL, TaskSpec, build_mixture_specs, build_task_specs
+
+
+def _add_task(spec: TaskSpec, features) -> None:
+    ds, info = spec.dataset, spec.template
+    twin = spec.kind == SCORE_EVAL
+    source = PromptedDataSource(ds, info.name, spec.name, with_choices=info.has_answer_choices,
+                                require_one_correct_choice=twin)
+    if twin:
+        seqio.TaskRegistry.add(
+            spec.name, source, output_features=features,
+            preprocessors=preprocessors.score_eval_chain(),
+            postprocess_fn=metrics.rank_classification_postprocessor,
+            metric_fns=[metrics.RankClassificationMetric(ds.dataset, ds.subset, info.name)],
+        )
+    else:
+        seqio.TaskRegistry.add(
+            spec.name, source, output_features=features,
+            preprocessors=preprocessors.prompted_chain(),
+            postprocess_fn=metrics.postprocessor(ds.dataset, ds.subset, info),
+            metric_fns=metrics.metric_fns(ds.dataset, ds.subset, info),
+        )
+
+
+def register() -> None:
+    """Registers every task and mixture not registered yet."""
+    features = vocab.output_features()
+    registered = set(seqio.TaskRegistry.names())
+    for spec in build_task_specs():
+        if spec.name not in registered:
+            _add_task(spec, features)
+    registered_mixtures = set(seqio.MixtureRegistry.names())
+    for mixture in build_mixture_specs():
+        if mixture.name not in registered_mixtures:
+            seqio.MixtureRegistry.add(mixture.name, list(mixture.tasks))
+
+
+register()

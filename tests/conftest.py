@@ -1,0 +1,51 @@
+"""Shared fixtures: a tiny SentencePiece vocabulary, the sample-data source, blocked network.
+
+The vocabulary and data source are chosen through the package's own settings before any test imports
+`multilingual_t0.tasks` (registration binds the vocabulary path).
+"""
+
+import os
+import socket
+import tempfile
+
+import pytest
+
+_VOCAB_DIR = tempfile.mkdtemp(prefix="mt0_test_vocab_")
+os.environ["MT0_VOCAB"] = os.path.join(_VOCAB_DIR, "spm.model")
+os.environ["MT0_DATA_SOURCE"] = "samples"
+os.environ.pop("MT0_DATA_DIR", None)
+os.environ.pop("MT0_STRICT", None)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from multilingual_t0.local_vocab import train_vocab  # noqa: E402
+
+train_vocab(os.environ["MT0_VOCAB"])
+
+TEST_LENGTHS = {"inputs": 256, "targets": 256}
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test loudly."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[1:] if len(args) > 1 else args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture
+def registered():
+    """The tasks module, imported (registers on first import)."""
+    import multilingual_t0.tasks as tasks
+
+    return tasks
+
+
+@pytest.fixture
+def vocab_path():
+    return os.environ["MT0_VOCAB"]

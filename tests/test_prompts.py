@@ -1,0 +1,95 @@
+import logging
+import random
+
+import pytest
+from promptsource.templates import Template
+
+from multilingual_t0.errors import BadRecordError
+from multilingual_t0.prompts import NOT_APPLICABLE, RENDER_STATS, UNLABELED, Renderer
+from multilingual_t0.sources import InvalidRecord
+
+
+def make_renderer(jinja, answer_choices=None, task="unit_task", **kwargs):
+    """A renderer around a hand-written promptsource Template (same class the catalog uses)."""
+    renderer = Renderer(task, "super_glue", "rte", "GPT-3 style",
+                        with_choices=answer_choices is not None, **kwargs)
+    renderer.template = Template("unit template", jinja, "test", answer_choices=answer_choices)
+    return renderer
+
+
+def test_template_that_does_not_apply_is_dropped_and_counted():
+    r = make_renderer("{% if label == 0 %}{{premise}} ||| yes{% endif %}")
+    out = list(r.render_all([{"premise": "A", "label": 0}, {"premise": "B", "label": 1}], "train"))
+    assert out == [{"inputs": "A", "targets": "yes"}]
+    stats = RENDER_STATS[("unit_task", "train")]
+    assert (stats.records, stats.rendered, stats.skipped[NOT_APPLICABLE]) == (2, 1, 1)
+
+
+def test_whitespace_is_stripped_and_choices_kept():
+    r = make_renderer("{{premise}}   |||    {{answer_choices[label]}}  ", answer_choices="Yes ||| No")
+    out = list(r.render_all([{"premise": "  P ", "label": 1}], "train"))
+    assert out == [{"inputs": "P", "targets": "No", "answer_choices": ["Yes", "No"]}]
+
+
+def test_unlabeled_records_are_counted_not_errors():
+    r = make_renderer("{{premise}} ||| {% if label != -1 %}{{answer_choices[label]}}{% endif %}",
+                      answer_choices="Yes ||| No")
+    assert list(r.render_all([{"premise": "P", "label": -1}], "test")) == []
+    stats = RENDER_STATS[("unit_task", "test")]
+    assert stats.skipped[UNLABELED] == 1 and stats.num_errors == 0
+
+
+def test_bad_records_are_skipped_counted_and_logged_once(caplog):
+    r = make_renderer("{% set x = 10 // label %}{{premise}} ||| {{x}}")
+    records = [{"premise": "a", "label": 0}, {"premise": "b", "label": 5},
+               {"premise": "c", "label": 0}, InvalidRecord("f.jsonl:4", "invalid JSON"),
+               {"premise": "d", "label": 0}]
+    with caplog.at_level(logging.WARNING, logger="multilingual_t0.prompts"):
+        out = list(r.render_all(records, "train"))
+    assert out == [{"inputs": "b", "targets": "2"}]
+    stats = RENDER_STATS[("unit_task", "train")]
+    assert stats.errors == {"ZeroDivisionError": 3, "ValueError": 1}
+    assert stats.first_error["ZeroDivisionError"][0] == 0
+    assert stats.first_error["ValueError"][0] == 3
+    per_record = [m for m in caplog.messages if "could not be rendered" in m]
+    assert len(per_record) == 2  # once per error type, not once per record
+    assert "record 0" in per_record[0] and "unit template" in per_record[0]
+    assert "3 bad (ZeroDivisionError; first at record 0)" in stats.summary()
+
+
+def test_strict_mode_raises_with_names(monkeypatch):
+    monkeypatch.setenv("MT0_STRICT", "1")
+    r = make_renderer("{% set x = 10 // label %}{{premise}} ||| {{x}}")
+    with pytest.raises(BadRecordError, match=r"task 'unit_task' split 'train': record 1 .*'unit template'"):
+        list(r.render_all([{"premise": "b", "label": 5}, {"premise": "a", "label": 0}], "train"))
+
+
+def test_rank_classification_needs_exactly_one_correct_choice():
+    r = make_renderer("{{premise}} ||| {{target}}", answer_choices="yes ||| no ||| yes",
+                      require_one_correct_choice=True)
+    out = list(r.render_all([{"premise": "p", "target": "no"}, {"premise": "p", "target": "yes"},
+                             {"premise": "p", "target": "maybe"}], "validation"))
+    assert [o["targets"] for o in out] == ["no"]
+    assert RENDER_STATS[("unit_task", "validation")].errors["ValueError"] == 2
+
+
+def test_choice_filter_is_deterministic_per_record_and_leaves_global_random_alone():
+    jinja = '{{ ["a", "b", "c", "d", "e", "f", "g", "h"] | choice }} {{premise}} ||| x'
+    state = random.getstate()
+    first = [e["inputs"] for e in make_renderer(jinja).render_all([{"premise": str(i)} for i in range(20)], "train")]
+    again = [e["inputs"] for e in make_renderer(jinja).render_all([{"premise": str(i)} for i in range(20)], "train")]
+    assert first == again
+    assert len({x.split()[0] for x in first}) > 1  # different records may pick differently
+    assert random.getstate() == state
+
+
+def test_real_template_with_hyphenated_fields(tmp_path, monkeypatch):
+    """trec's records name fields `label-coarse`; its templates read `label_coarse`."""
+    from multilingual_t0.catalog import find_dataset
+    from multilingual_t0.sources import open_split
+
+    spec = find_dataset("trec")[0]
+    records = list(open_split(spec, "train", kind="samples"))
+    assert all("label_coarse" in r and "label-coarse" not in r for r in records)
+    renderer = Renderer("trec_t", "trec", None, "what_category_best_describe", with_choices=True)
+    assert list(renderer.render_all(records, "train"))

@@ -1,0 +1,106 @@
+import dataclasses
+import gzip
+import json
+
+import pytest
+import seqio
+
+from multilingual_t0.catalog import find_dataset
+from multilingual_t0.errors import DataNotFoundError
+from multilingual_t0.sources import InvalidRecord, open_split
+
+RTE = find_dataset("super_glue", "rte")[0]
+RECORDS = [{"premise": f"p{i}", "hypothesis": f"h{i}", "idx": i, "label": i % 2} for i in range(6)]
+
+
+def write_jsonl(path, records, gz=False):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["train.jsonl", "train.jsonl.gz", "train.parquet", "shards"])
+def test_mirror_formats(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    folder = tmp_path / "super_glue" / "rte"
+    if name == "train.parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(RECORDS), folder / name)
+    elif name == "shards":
+        write_jsonl(folder / "train-00000-of-00002.jsonl", RECORDS[:3])
+        write_jsonl(folder / "train-00001-of-00002.jsonl", RECORDS[3:])
+    else:
+        write_jsonl(folder / name, RECORDS, gz=name.endswith(".gz"))
+    assert list(open_split(RTE, "train", kind="mirror")) == RECORDS
+
+
+def test_mirror_applies_field_map_and_counts_corrupt_lines(tmp_path, monkeypatch):
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    spec = dataclasses.replace(RTE, field_map=(("sentence1", "premise"),))
+    path = tmp_path / "super_glue" / "rte" / "train.jsonl"
+    write_jsonl(path, [{"sentence1": "p", "hypothesis": "h", "label": 0}])
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("{not json\n")
+    out = list(open_split(spec, "train", kind="mirror"))
+    assert out[0] == {"premise": "p", "hypothesis": "h", "label": 0}
+    assert isinstance(out[1], InvalidRecord) and out[1].where.endswith("train.jsonl:2")
+
+
+def test_missing_split_names_everything_tried(tmp_path, monkeypatch):
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataNotFoundError) as err:
+        open_split(RTE, "validation", kind="mirror")
+    message = str(err.value)
+    assert "super_glue/rte split 'validation' (mirror)" in message
+    for suffix in ("validation.jsonl", "validation.jsonl.gz", "validation.parquet", "validation-*.parquet"):
+        assert str(tmp_path / "super_glue" / "rte" / suffix) in message
+    assert "aps/super_glue" in message and "Fix:" in message
+    assert isinstance(err.value, FileNotFoundError)
+
+
+def test_missing_data_fails_at_get_dataset_not_inside_tf_data(registered, tmp_path, monkeypatch):
+    monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    task = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style")
+    with pytest.raises(DataNotFoundError, match="super_glue/rte split 'train'"):
+        task.get_dataset({"inputs": 64, "targets": 8}, split="train", shuffle=False, use_cached=False)
+
+
+def test_unknown_split_is_a_clear_error():
+    with pytest.raises(KeyError, match="story_cloze/2016 has no split 'train'; it has: validation, test"):
+        open_split(find_dataset("story_cloze")[0], "train", kind="samples")
+
+
+def test_manual_dataset_on_hub_explains_how_to_get_it(no_network):
+    with pytest.raises(DataNotFoundError, match="no Hub copy in the catalog") as err:
+        open_split(find_dataset("story_cloze")[0], "validation", kind="hub")
+    assert "MT0_DATA_DIR" in str(err.value)
+
+
+def test_hub_loader_streams_a_local_repository(tmp_path, no_network):
+    """The Hub path is datasets.load_dataset(..., streaming=True); a local folder stands in for a repo."""
+    write_jsonl(tmp_path / "repo" / "train.jsonl", [{"sentence1": "p", "hypothesis": "h", "label": 1}])
+    spec = dataclasses.replace(RTE, hub_id=str(tmp_path / "repo"), hub_config=None,
+                               field_map=(("sentence1", "premise"),))
+    stream = open_split(spec, "train", kind="hub")
+    assert list(stream) == [{"premise": "p", "hypothesis": "h", "label": 1}]
+
+
+def test_unreachable_hub_is_a_clear_error(no_network):
+    spec = dataclasses.replace(RTE, hub_id="mt0-test-org/does-not-exist")
+    with pytest.raises(DataNotFoundError, match="mt0-test-org/does-not-exist") as err:
+        open_split(spec, "train", kind="hub")
+    assert "MT0_DATA_SOURCE=mirror" in str(err.value)
+
+
+def test_bad_source_setting(monkeypatch):
+    monkeypatch.setenv("MT0_DATA_SOURCE", "ftp")
+    with pytest.raises(ValueError, match="MT0_DATA_SOURCE='ftp' is not one of auto, mirror, hub, samples"):
+        open_split(RTE, "train")

@@ -15,6 +15,8 @@ import os
 import random
 import threading
 import zlib
+
+import jinja2
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from multilingual_t0.errors import BadRecordError
@@ -38,7 +40,9 @@ def strict_default() -> bool:
 _local = threading.local()
 
 
-def _seeded_choice(choices):
+@jinja2.pass_context  # a context filter is never constant-folded when a template is compiled
+def _seeded_choice(context, choices):
+    del context
     rng = getattr(_local, "rng", None)
     return (rng or random).choice(choices)
 
@@ -48,6 +52,39 @@ def _install_seeded_choice() -> None:
 
     if ps_templates.env.filters.get("choice") is not _seeded_choice:
         ps_templates.env.filters["choice"] = _seeded_choice
+
+
+class CompiledTemplate:
+    """A promptsource Template whose Jinja is compiled once.
+
+    `Template.apply` compiles its Jinja (and the answer-choices Jinja, twice) on every call, which
+    costs more than the rendering itself. This does exactly what `apply` and
+    `get_answer_choices_list` do — same environment, truncation, '|||' escaping and stripping — with
+    the compiled templates kept. tests/test_prompts.py checks the equivalence on every template.
+    """
+
+    def __init__(self, template):
+        from promptsource import templates as ps
+
+        _install_seeded_choice()  # before compiling: compiled templates bind their filters
+        self.template = template
+        self._escape, self._unescape = ps.Template._escape_pipe, ps.Template._unescape_pipe
+        truncating = template.jinja.replace("}}", f" | string | truncate({ps.TEXT_VAR_LENGTH}) }}}}")
+        self._body = ps.env.from_string(truncating)
+        self._choices = ps.env.from_string(template.answer_choices) if template.answer_choices else None
+
+    def apply(self, example: Dict[str, Any]) -> Tuple[List[str], Optional[List[str]]]:
+        """(parts split on '|||', answer choices or None) as promptsource would give them."""
+        protected = self._escape(example)
+        if "answer_choices" in protected:
+            raise ValueError("Example contains the restricted key 'answer_choices'.")
+        choices = None
+        if self._choices is not None:
+            rendered = self._choices.render(**protected)
+            choices = [self._unescape(c.strip()) for c in rendered.split("|||")]
+        protected["answer_choices"] = choices
+        rendered = self._body.render(**protected)
+        return [self._unescape(part).strip() for part in rendered.split("|||")], choices
 
 
 @dataclasses.dataclass
@@ -88,10 +125,10 @@ class Renderer:
 
         self.task = task
         self.template = load_template(dataset, subset, template_name)
+        self.compiled = CompiledTemplate(self.template)
         self.with_choices = with_choices
         self.require_one_correct_choice = require_one_correct_choice
         self.strict = strict_default() if strict is None else strict
-        _install_seeded_choice()
 
     def render(self, index: int, record: Any) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
         """(example, None) or (None, reason). Raises only for bad records in strict mode."""
@@ -99,8 +136,7 @@ class Renderer:
             raise ValueError(f"{record.error} at {record.where}")
         _local.rng = random.Random(zlib.crc32(f"{self.task}:{index}".encode()))
         try:
-            parts = self.template.apply(record)
-            choices = self.template.get_answer_choices_list(record) if self.with_choices else None
+            parts, choices = self.compiled.apply(record)
         finally:
             _local.rng = None
         if len(parts) == 1 or not parts[0].strip():

@@ -5,7 +5,7 @@ import pytest
 from promptsource.templates import Template
 
 from multilingual_t0.errors import BadRecordError
-from multilingual_t0.prompts import NOT_APPLICABLE, RENDER_STATS, UNLABELED, Renderer
+from multilingual_t0.prompts import NOT_APPLICABLE, RENDER_STATS, UNLABELED, CompiledTemplate, Renderer
 from multilingual_t0.sources import InvalidRecord
 
 
@@ -14,6 +14,7 @@ def make_renderer(jinja, answer_choices=None, task="unit_task", **kwargs):
     renderer = Renderer(task, "super_glue", "rte", "GPT-3 style",
                         with_choices=answer_choices is not None, **kwargs)
     renderer.template = Template("unit template", jinja, "test", answer_choices=answer_choices)
+    renderer.compiled = CompiledTemplate(renderer.template)
     return renderer
 
 
@@ -93,3 +94,36 @@ def test_real_template_with_hyphenated_fields(tmp_path, monkeypatch):
     assert all("label_coarse" in r and "label-coarse" not in r for r in records)
     renderer = Renderer("trec_t", "trec", None, "what_category_best_describe", with_choices=True)
     assert list(renderer.render_all(records, "train"))
+
+
+def test_compiled_template_matches_promptsource_on_every_template_and_sample():
+    """CompiledTemplate is promptsource's apply + get_answer_choices_list, only compiled once."""
+    from multilingual_t0.catalog import load_catalog
+    from multilingual_t0.prompts import _local
+    from multilingual_t0.sources import open_split
+    from multilingual_t0.templates import list_templates, load_template
+
+    compared = 0
+    for spec in load_catalog():
+        splits = [open_split(spec, s, kind="samples") for s in spec.split_names]
+        records = [r for stream in splits for r in stream]
+        for info in list_templates(spec.dataset, spec.subset):
+            template = load_template(spec.dataset, spec.subset, info.name)
+            compiled = CompiledTemplate(template)
+            for i, record in enumerate(records):
+                _local.rng = random.Random(i)
+                try:
+                    expected = (template.apply(dict(record)), template.get_answer_choices_list(dict(record)))
+                except Exception as err:  # noqa: BLE001 - both must fail alike
+                    _local.rng = random.Random(i)
+                    with pytest.raises(type(err)):
+                        compiled.apply(dict(record))
+                    continue
+                _local.rng = random.Random(i)
+                got = compiled.apply(dict(record))
+                _local.rng = None
+                # apply() and get_answer_choices_list() each draw from `choice`; compare without it
+                if "choice" not in template.jinja:
+                    assert got == expected, (spec.label, info.name, i)
+                compared += 1
+    assert compared > 5000

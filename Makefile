@@ -10,13 +10,16 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Rebuilt only when the pins change; safe to re-run.
-$(STAMP): requirements.txt requirements-nodeps.txt setup.py
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-cache.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip wheel
 	$(PIP) install --quiet -r requirements.txt
-	$(PIP) install --quiet --no-deps t5==0.9.4
-	$(PIP) install --quiet --no-deps --ignore-requires-python promptsource==0.2.3
+	$(PIP) install --quiet --no-deps --ignore-requires-python -r requirements-nodeps.txt
 	$(PIP) install --quiet --no-deps -e .
+	# Beam for scripts/cache_tasks.sh and `mt0 cache`; shellcheck lints scripts/ in the tests (apt needs root).
+	$(PIP) install --quiet -r requirements-cache.txt
+	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck) \
+		|| echo 'shellcheck not installed: its tests will skip'
 	touch $(STAMP)
 
 demo: install

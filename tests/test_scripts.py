@@ -1,0 +1,194 @@
+"""scripts/: bash -n and shellcheck; --dry-run prints the exact command; missing settings stop with their
+message; cache_tasks.sh caches a sample task with Beam's DirectRunner and SeqIO reads it back."""
+
+import glob
+import importlib.util
+import os
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+from multilingual_t0 import launch
+
+REPO = launch.REPO_DIR
+SCRIPTS = sorted(glob.glob(os.path.join(REPO, "scripts", "*.sh")))
+T5X_DIR = "/opt/t5x"
+FULL_ENV = {"MODEL_DIR": "gs://b/mt0/xxl", "TFDS_DATA_DIR": "gs://b/tfds", "T5X_DIR": T5X_DIR,
+            "CHECKPOINT_PATH": "gs://b/mt0/xxl/checkpoint_1125000", "EVAL_OUTPUT_DIR": "gs://b/eval",
+            "INFER_OUTPUT_DIR": "gs://b/infer", "CACHE_DIR": "/tmp/unused_cache",
+            "TASKS": "super_glue_rte_GPT_3_style", "TPU_NAME": "mt0-v4-256", "ZONE": "us-central2-b"}
+UNSET = set(FULL_ENV) | {"RUN_GIN", "MODEL_SIZE", "PARTITIONING", "PROJECT", "PYTHON"}
+
+
+def run(script, *args, **env):
+    base = {k: v for k, v in os.environ.items() if k not in UNSET}
+    return subprocess.run([os.path.join(REPO, "scripts", script), *args], env={**base, **env},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_every_job_has_its_script():
+    assert {os.path.basename(p) for p in SCRIPTS} == {j.script for j in launch.JOBS.values()}
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=os.path.basename)
+def test_bash_syntax_and_strict_mode(path):
+    assert subprocess.run(["bash", "-n", path]).returncode == 0
+    with open(path) as f:
+        text = f.read()
+    assert "set -euo pipefail" in text and os.access(path, os.X_OK)
+
+
+@pytest.mark.parametrize("path", SCRIPTS + [os.path.join(REPO, "scripts", "lib", "launch.sh")],
+                         ids=os.path.basename)
+def test_shellcheck(path):
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck not installed (apt-get install -y shellcheck; `make install` does it as root)")
+    result = subprocess.run(["shellcheck", "-x", path], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout
+
+
+def test_first_run_dry_run_prints_the_exact_command():
+    env = {k: v for k, v in FULL_ENV.items() if k != "CACHE_DIR"}
+    result = run("first_run.sh", "--dry-run", "BATCH_SIZE=256", "--gin.EVAL_PERIOD=5000", **env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    argv = shlex.split(lines[0])
+    while "=" in argv[0] and argv[0].split("=")[0].isupper():  # PYTHONPATH=... when T5X is only cloned
+        argv.pop(0)
+    assert argv[1:] == [
+        f"{T5X_DIR}/t5x/train.py", f"--gin_search_paths={REPO}",
+        "--gin_file=configs/models/mt5_xxl.gin", "--gin_file=configs/runs/mt0_finetune.gin",
+        "--gin.MODEL_DIR='gs://b/mt0/xxl'", "--tfds_data_dir=gs://b/tfds",
+        "--gin.BATCH_SIZE=256", "--gin.EVAL_PERIOD=5000"]
+    # Settings are printed (stderr) so the log shows what the run used.
+    assert "MODEL_DIR=gs://b/mt0/xxl" in result.stderr and "MODEL_SIZE=(unset)" in result.stderr
+
+
+def test_dry_run_command_points_at_t5x_when_it_is_only_cloned():
+    (argv, env), = launch.commands("train", {**FULL_ENV, "PYTHON": "python3"}, [])
+    if importlib.util.find_spec("t5x") is None:
+        assert env["PYTHONPATH"].split(os.pathsep)[0] == T5X_DIR
+    else:
+        assert env == {}
+
+
+@pytest.mark.parametrize("settings,expected", [
+    ({"RUN_GIN": "mt0_paper"}, "--gin_file=configs/runs/mt0_paper.gin"),
+    ({"MODEL_SIZE": "xl"}, "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/mt5/xl/model.ckpt-1000000'"),
+    ({"PARTITIONING": "v4_256"}, "--gin_file=configs/partitioning/v4_256.gin"),
+    ({"CACHE_DIR": "gs://b/cache"}, "--gin.USE_CACHED_TASKS=True"),
+])
+def test_first_run_settings(settings, expected):
+    env = {**FULL_ENV, **settings}
+    if "CACHE_DIR" not in settings:
+        env.pop("CACHE_DIR")
+    (argv, _), = launch.commands("train", env, [])
+    assert expected in argv
+
+
+def test_bad_choice_is_a_usage_error():
+    result = run("first_run.sh", "--dry-run", **{**FULL_ENV, "MODEL_SIZE": "huge"})
+    assert result.returncode == 2
+    assert "MODEL_SIZE='huge' is not one of: small, base, large, xl, xxl" in result.stderr
+
+
+def test_stray_argument_is_a_usage_error():
+    result = run("first_run.sh", "--dry-run", "oops", **FULL_ENV)
+    assert result.returncode == 2 and "Unexpected argument 'oops'" in result.stderr
+
+
+@pytest.mark.parametrize("job,binary,gin", [("eval", "eval", "eval_score"), ("infer", "infer", "infer"),
+                                            ("lm_adapt", "train", "lm_adapt")])
+def test_t5x_script_dry_runs(job, binary, gin):
+    result = run(launch.JOBS[job].script, "--dry-run", **FULL_ENV)
+    assert result.returncode == 0, result.stderr
+    argv = shlex.split(result.stdout)
+    assert f"{T5X_DIR}/t5x/{binary}.py" in argv and f"--gin_file=configs/runs/{gin}.gin" in argv
+    for name in launch.JOBS[job].env_macros:
+        assert f"--gin.{name}='{FULL_ENV[name]}'" in argv
+
+
+MISSING = [(job.script, name) for job in launch.JOBS.values() for name in job.required]
+
+
+@pytest.mark.parametrize("script,name", MISSING)
+def test_missing_setting_stops_with_its_message(script, name):
+    env = {k: v for k, v in FULL_ENV.items() if k != name}
+    result = run(script, "--dry-run", **env)
+    assert result.returncode == 2
+    what, _ = launch.SETTINGS[name]
+    assert f"{script}: {name} is not set: {what}." in result.stderr
+    assert result.stdout == ""
+
+
+def test_setup_tpu_vm_dry_run():
+    result = run("setup_tpu_vm.sh", "--dry-run", "--internal-ip", **FULL_ENV)
+    assert result.returncode == 0, result.stderr
+    tar, scp, ssh = [shlex.split(line) for line in result.stdout.strip().splitlines()]
+    assert tar[0] == "tar" and "--exclude=.venv" in tar
+    assert scp[:5] == ["gcloud", "compute", "tpus", "tpu-vm", "scp"] and "--worker=all" in scp
+    assert ssh[:6] == ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "mt0-v4-256"]
+    assert "--worker=all" in ssh and "--internal-ip" in ssh and "us-central2-b" in ssh
+    remote = [a for a in ssh if a.startswith("--command=")][0]
+    assert "git clone --depth 1 https://github.com/google-research/t5x ~/t5x" in remote
+    assert f"'jax[tpu]=={launch._pinned('jax')}'" in remote and "make install" in remote
+    assert "pip install --quiet --no-deps -e ~/t5x" in remote
+
+
+def test_cache_dry_run_expands_mixtures(registered):
+    from multilingual_t0.lookup import leaf_tasks
+
+    (argv, _), = launch.commands("cache", {**FULL_ENV, "TASKS": "mt5_sglue_train"}, [])
+    tasks = [a for a in argv if a.startswith("--tasks=")][0][len("--tasks="):].split(",")
+    assert len(tasks) == len(leaf_tasks("mt5_sglue_train")) > 1
+    assert "--module_import=multilingual_t0.tasks" in argv
+    assert "--pipeline_options=--runner=BundleBasedDirectRunner" in argv
+    (argv, _), = launch.commands("cache", FULL_ENV, ["--pipeline_options=--runner=DataflowRunner,--project=p"])
+    assert [a for a in argv if a.startswith("--pipeline_options")] == ["--pipeline_options=--runner=DataflowRunner,--project=p"]
+
+
+def test_cache_tasks_dry_run(registered):
+    result = run("cache_tasks.sh", "--dry-run", "--min_shards=1", CACHE_DIR="/tmp/c", TASKS="super_glue_rte_GPT_3_style")
+    assert result.returncode == 0, result.stderr
+    argv = shlex.split(result.stdout)
+    assert argv[1:] == ["-m", "seqio.scripts.cache_tasks_main", "--module_import=multilingual_t0.tasks",
+                        "--tasks=super_glue_rte_GPT_3_style", "--output_cache_dir=/tmp/c",
+                        "--pipeline_options=--runner=BundleBasedDirectRunner", "--min_shards=1"]
+
+
+def test_cache_unknown_task_suggests(registered):
+    with pytest.raises(KeyError, match="Did you mean"):
+        launch.commands("cache", {**FULL_ENV, "TASKS": "super_glue_rte_GPT_3_styl"}, [])
+
+
+def test_cache_tasks_caches_and_seqio_reads_it_back(tmp_path, registered):
+    """The DirectRunner writes the task; seqio (use_cached=True) then yields the same examples."""
+    pytest.importorskip("apache_beam", reason="apache-beam not installed (pip install -r requirements-cache.txt)")
+    import seqio
+
+    task_name = "super_glue_rte_GPT_3_style"
+    # The command cache_tasks.sh runs (its dry run is the same code), minus a second TF start-up.
+    (argv, _), = launch.commands("cache", {"CACHE_DIR": str(tmp_path), "TASKS": task_name}, ["--min_shards=1"])
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": REPO})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / task_name / "COMPLETED").exists()
+
+    lengths = {"inputs": 256, "targets": 256}
+
+    def examples(use_cached):
+        ds = seqio.get_dataset(task_name, lengths, dataset_split="validation", shuffle=False, use_cached=use_cached,
+                               feature_converter=seqio.PassThroughFeatureConverter())
+        return sorted((tuple(ex["inputs"].tolist()), tuple(ex["targets"].tolist())) for ex in ds.as_numpy_iterator())
+
+    fresh = examples(False)
+    seqio.add_global_cache_dirs([str(tmp_path)])
+    try:
+        seqio.get_mixture_or_task(task_name)._cache_dir = None  # look the cache up again
+        cached = examples(True)
+        assert seqio.get_mixture_or_task(task_name).cache_dir == str(tmp_path / task_name)
+    finally:
+        seqio.set_global_cache_dirs([])
+    assert cached == fresh and len(fresh) > 0

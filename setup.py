@@ -26,5 +26,5 @@ setup(
     # The pinned stack lives in requirements.txt (installed by `make install`); listing seqio etc.
     # here as well would let pip "resolve" them again.
     install_requires=[],
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["mt0 = multilingual_t0.cli:main"]},
 )

@@ -43,3 +43,17 @@ def output_features() -> Dict[str, "seqio.Feature"]:
         "inputs": seqio.Feature(vocab, add_eos=False, dtype=tf.int32),
         "targets": seqio.Feature(vocab, add_eos=True, dtype=tf.int32),
     }
+
+
+def check_vocabulary() -> str:
+    """Loads the model once, turning an unreachable path into one clear error (tools call this)."""
+    path = vocabulary_path()
+    try:
+        get_vocabulary().tokenizer  # reads the file
+    except Exception as err:  # gfile raises per filesystem (FailedPreconditionError, NotFoundError, ...)
+        raise FileNotFoundError(
+            f"Cannot read the SentencePiece vocabulary {path!r} ({type(err).__name__}). "
+            f"Set {VOCAB_ENV} to a readable model, e.g. the sample model `make demo` trains at "
+            ".cache/demo/sample_spm.model, or give this machine access to GCS."
+        ) from err
+    return path

@@ -1,0 +1,68 @@
+"""`mt0`: list, show, stats, export, download, cache the tasks; report eval results.
+
+Each subcommand is one module here exposing `add_parser(subparsers)` (which sets `func`) and keeps its
+heavy imports inside the function it runs, so `mt0 --help` is instant.
+Exit codes: 0 ok, 1 failure, 2 usage error or unknown name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import List, Optional
+
+# Subcommand -> module in this package. A new subcommand is one module plus one entry here.
+SUBCOMMANDS = {
+    "list": "list_cmd",
+    "show": "show",
+    "stats": "stats",
+    "export": "export",
+    "download": "download",
+    "cache": "cache",
+    "report": "report",
+}
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mt0", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module in SUBCOMMANDS.items():
+        try:
+            mod = importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{module}":
+                raise
+            continue  # not built yet
+        mod.add_parser(sub)
+    for subparser in sub.choices.values():  # data options, accepted after any subcommand
+        group = subparser.add_argument_group("data")
+        group.add_argument("--source", choices=("auto", "mirror", "hub", "samples"),
+                           help="where records come from (sets MT0_DATA_SOURCE; default auto: "
+                                "the mirror if MT0_DATA_DIR is set, else the Hugging Face Hub)")
+        group.add_argument("--data-dir", metavar="DIR", help="local mirror directory (sets MT0_DATA_DIR)")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from multilingual_t0.errors import DataNotFoundError, UnknownNameError
+
+    args = build_parser().parse_args(argv)
+    if getattr(args, "source", None):
+        os.environ["MT0_DATA_SOURCE"] = args.source
+    if getattr(args, "data_dir", None):
+        os.environ["MT0_DATA_DIR"] = args.data_dir
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except UnknownNameError as err:
+        print(f"mt0 {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DataNotFoundError, FileNotFoundError, ValueError, KeyError) as err:
+        print(f"mt0 {args.command}: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"mt0 {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,40 @@
+"""mt0 report: a T5X eval output directory -> zero-shot accuracy table (markdown, CSV) and bar chart."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "report", help="turn a T5X rank-classification eval into the accuracy table and chart",
+        description="Reads <DIR>/inference_eval/<task>-metrics.jsonl (or the <task>-<step>.jsonl scores) "
+                    "written by t5x/eval.py and reports accuracy per prompt, the median over prompts per "
+                    "(dataset, language) and the mean over languages.")
+    p.add_argument("dir", metavar="DIR", help="EVAL_OUTPUT_DIR of the t5x/eval.py run (or its inference_eval/)")
+    p.add_argument("--compare", metavar="FILE",
+                   help="reference CSV (dataset,language,accuracy; language 'mean' for the mean over "
+                        "languages), e.g. published numbers or another run's summary.csv")
+    p.add_argument("--out", metavar="OUT_DIR",
+                   help="where report.md, summary.csv, prompts.csv, accuracy.png go (default DIR/report)")
+    p.add_argument("--step", type=int, help="checkpoint step to report (default: each task's latest)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON instead of markdown")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from multilingual_t0 import report
+    from multilingual_t0.cli.common import print_json
+
+    result = report.build_report(args.dir, step=args.step, reference=args.compare)
+    out_dir = args.out or os.path.join(args.dir, "report")
+    written = report.write_report(result, out_dir)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {', '.join(written.values())}", file=sys.stderr)
+    if args.json:
+        print_json({**result.to_json(), "files": written})
+    else:
+        sys.stdout.write(report.to_markdown(result))
+    return 0

@@ -1,0 +1,122 @@
+"""Export prompted tasks to files for trainers outside T5X (PyTorch / HF).
+
+One file per task (`<task>.<split>.jsonl` or `.parquet`) plus `manifest.json` (counts, rates, shares,
+source). Deterministic: the same data and settings give byte-identical files. Resumable: a task whose
+file is complete is skipped; an interrupted JSONL file (`.partial`) is continued after its last whole
+line, so nothing is duplicated; an interrupted Parquet file is redone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from typing import Callable, Dict, Iterable, Optional
+
+MANIFEST = "manifest.json"
+FORMATS = ("jsonl", "parquet")
+
+
+def _read_manifest(out_dir: str) -> Dict:
+    path = os.path.join(out_dir, MANIFEST)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return {"tasks": {}}
+
+
+def _write_manifest(out_dir: str, manifest: Dict) -> None:
+    tmp = os.path.join(out_dir, MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, os.path.join(out_dir, MANIFEST))
+
+
+def _complete_lines(path: str) -> int:
+    """Whole lines in a partial JSONL file; a torn last line is cut off."""
+    with open(path, "rb+") as f:
+        data = f.read()
+        keep = data.rfind(b"\n") + 1
+        f.truncate(keep)
+    return data[:keep].count(b"\n")
+
+
+def _jsonl_line(example: Dict) -> str:
+    return json.dumps(example, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def write_jsonl(path: str, examples: Iterable[Dict], limit: Optional[int]) -> int:
+    partial = path + ".partial"
+    done = _complete_lines(partial) if os.path.exists(partial) else 0
+    count = done
+    with open(partial, "a", encoding="utf-8") as f:
+        # Deterministic order: skip what the interrupted run already wrote.
+        for example in itertools.islice(examples, done, limit):
+            f.write(_jsonl_line(example))
+            count += 1
+    os.replace(partial, path)
+    return count
+
+
+def write_parquet(path: str, examples: Iterable[Dict], limit: Optional[int], batch_size: int = 1000) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    partial = path + ".partial"
+    writer, count, batch = None, 0, []
+
+    def flush():
+        nonlocal writer
+        table = pa.Table.from_pylist(batch)
+        writer = writer or pq.ParquetWriter(partial, table.schema)
+        writer.write_table(table)
+        batch.clear()
+
+    try:
+        for example in itertools.islice(examples, limit):
+            batch.append(example)
+            count += 1
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no examples: still a file, with the text columns
+        empty = pa.array([], pa.string())
+        pq.write_table(pa.table({"inputs": empty, "targets": empty}), partial)
+    os.replace(partial, path)
+    return count
+
+
+def export(name: str, out_dir: str, split: Optional[str] = None, fmt: str = "jsonl",
+           max_examples: Optional[int] = None,
+           on_task: Optional[Callable[[str, int], None]] = None) -> Dict:
+    """Exports every task of `name` (a task or mixture); returns the manifest."""
+    from multilingual_t0.cli.common import leaf_tasks_with_rates
+    from multilingual_t0.cli.examples import default_split, iter_text
+    from multilingual_t0.sources import source_kind
+
+    if fmt not in FORMATS:
+        raise ValueError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    os.makedirs(out_dir, exist_ok=True)
+    manifest = _read_manifest(out_dir)
+    manifest.update({"name": name, "format": fmt, "max_examples": max_examples, "source": source_kind()})
+    for task, rate, share in leaf_tasks_with_rates(name):
+        task_split = default_split(task, split)
+        filename = f"{task.name}.{task_split}.{fmt}"
+        path = os.path.join(out_dir, filename)
+        entry = manifest["tasks"].get(task.name)
+        if entry and entry.get("file") == filename and os.path.exists(path):
+            continue  # finished in an earlier run
+        writer = write_jsonl if fmt == "jsonl" else write_parquet
+        count = writer(path, iter_text(task, task_split), max_examples)
+        manifest["tasks"][task.name] = {"file": filename, "split": task_split, "examples": count,
+                                        "rate": rate, "share": share}
+        _write_manifest(out_dir, manifest)
+        if on_task:
+            on_task(task.name, count)
+    _write_manifest(out_dir, manifest)
+    return manifest

@@ -7,7 +7,7 @@ not an error from inside tf.data); records are then read, rendered and yielded o
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Tuple
 
 import seqio
 import tensorflow as tf
@@ -24,7 +24,8 @@ class PromptedDataSource(seqio.DataSource):
     pipelines_built = 0
 
     def __init__(self, spec: DatasetSpec, template: str, task: str, with_choices: bool,
-                 require_one_correct_choice: bool = False, strict: Optional[bool] = None):
+                 require_one_correct_choice: bool = False, strict: Optional[bool] = None,
+                 template_from: Optional[Tuple[str, Optional[str]]] = None):
         sizes = {s.name: s.num_examples for s in spec.splits}
         super().__init__(
             splits=spec.split_names,
@@ -37,6 +38,9 @@ class PromptedDataSource(seqio.DataSource):
         self.with_choices = with_choices
         self.require_one_correct_choice = require_one_correct_choice
         self.strict = strict
+        # (dataset, subset) whose promptsource template renders the records; default: the data's own.
+        # Multilingual eval applies English templates to other datasets (XCOPA with super_glue/copa's).
+        self.template_from = template_from or (spec.dataset, spec.subset)
 
     @property
     def supports_arbitrary_sharding(self) -> bool:
@@ -53,7 +57,7 @@ class PromptedDataSource(seqio.DataSource):
         return signature
 
     def renderer(self) -> Renderer:
-        return Renderer(self.task, self.spec.dataset, self.spec.subset, self.template,
+        return Renderer(self.task, *self.template_from, self.template,
                         with_choices=self.with_choices,
                         require_one_correct_choice=self.require_one_correct_choice, strict=self.strict)
 

@@ -7,6 +7,11 @@ Registered:
 * mixtures `mt5_d4_train`, `mt5_gpt_train`, `mt5_sglue_train`, `mt5_d4_gpt_train`,
   `mt5_d4_gpt_sglue_train` (T0 rates), `mt5_d4_eval` (original-task templates of the held-out
   datasets), `mt5_d4_score_eval`, `mt5_bias_fairness_eval`, `mt5_bias_fairness_score_eval`.
+* mT5 LM adaptation (lm_adapt.py): `mt5_lm_adapt.<lang>` for the 107 mC4 splits and the mixture
+  `mt5_lm_adapt` (p(L) ∝ pages^0.3);
+* zero-shot evaluation (xeval.py, data/xeval.csv): `<benchmark>.<lang>_<template>_score_eval` for XNLI,
+  XCOPA, XStoryCloze, XWinograd (English prompts on every language), mixtures `mt5_<benchmark>_score_eval`,
+  `mt5_xeval_score_eval` (all four) and `mt5_t0_heldout_score_eval` (every template of T0's held-out sets).
 
 No network, no file writes, no output, no randomness; data is needed only when a dataset is built.
 Importing twice (or calling `register()` again) changes nothing.
@@ -53,6 +58,18 @@ def register() -> None:
     for mixture in build_mixture_specs():
         if mixture.name not in registered_mixtures:
             seqio.MixtureRegistry.add(mixture.name, list(mixture.tasks))
+
+    # Zero-shot evaluation (issue 5): `<benchmark>.<lang>_<template>_score_eval` tasks and the eval
+    # mixtures; their own table (data/xeval.csv) and module (xeval).
+    from multilingual_t0 import xeval
+
+    xeval.register(features)
+
+    # mT5 LM adaptation (issue 4): `mt5_lm_adapt.<lang>` prefix-LM tasks on mC4 and the mixture
+    # `mt5_lm_adapt` (α = 0.3); their own table (data/mc4_languages.csv) and modules (mc4, lm_adapt).
+    from multilingual_t0 import lm_adapt
+
+    lm_adapt.register()
 
 
 register()

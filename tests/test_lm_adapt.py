@@ -1,0 +1,324 @@
+"""mT5 LM adaptation: mC4 table and rates, the prefix-LM objective (seqio and HF), mixtures, errors.
+
+Statistical tests run with fixed seeds (so they are deterministic) and check against stated bounds.
+"""
+
+import collections
+import json
+import math
+
+import numpy as np
+import pytest
+import seqio
+import tensorflow as tf
+from scipy import stats
+
+from multilingual_t0 import lm_adapt, lm_adapt_hf, mc4
+from multilingual_t0.errors import DataNotFoundError, UnknownNameError
+from multilingual_t0.vocab import get_vocabulary
+
+LENGTHS = {"inputs": 64, "targets": 32}
+SAMPLE_LANGUAGES = ["en", "ru", "zh", "ar", "hi", "sw"]  # six scripts: Latin, Cyrillic, Han, Arabic, ...
+SAMPLE_MIXTURE = "mt5_lm_adapt_test_samples"
+CHI2_MIN_P = 1e-3  # a fixed-seed draw; a wrong rate or split rule gives p far below this
+EOS = 1
+
+
+# ------------------------------------------------------------------------------------------- table
+
+
+def test_table_has_the_107_mc4_splits():
+    codes = mc4.load_languages_codes()
+    assert len(codes) == 107
+    assert sum(c.endswith("-Latn") for c in codes) == 6
+    assert codes[0] == "en" and "zh-Latn" in codes and "iw" in codes
+    assert mc4.get_language("zh_Latn").code == "zh-Latn"
+    assert mc4.get_language("ja-Latn").tfds_split("validation") == "ja-Latn-validation"
+
+
+def test_sample_text_ships_for_six_scripts():
+    assert mc4.sample_languages() == SAMPLE_LANGUAGES
+
+
+def test_unknown_language_suggests():
+    with pytest.raises(UnknownNameError, match="Did you mean: zh-Latn"):
+        lm_adapt.task_name("zh_latn")
+
+
+# ------------------------------------------------------------------------------------------- rates
+
+
+def test_rates_sum_to_one_and_follow_pages_to_the_0_3():
+    rates = mc4.sampling_rates()
+    assert len(rates) == 107
+    assert math.isclose(sum(rates.values()), 1.0, rel_tol=1e-12)
+    # golden numbers: pages^0.3 / Σ pages^0.3 over the 107 (en 3,067M pages, yo 0.05M)
+    assert rates["en"] == pytest.approx(0.0558409228, rel=1e-7)
+    assert rates["yo"] == pytest.approx(0.0020446993, rel=1e-7)
+    assert rates["sw"] == pytest.approx(0.0050227141, rel=1e-7)
+    pages = {l.code: l.pages_millions for l in mc4.load_languages()}
+    for a, b in [("en", "ru"), ("de", "sw"), ("zh-Latn", "haw")]:
+        assert rates[a] / rates[b] == pytest.approx((pages[a] / pages[b]) ** 0.3, rel=1e-12)
+
+
+def test_rates_for_a_subset_and_another_alpha():
+    sub = mc4.sampling_rates(SAMPLE_LANGUAGES)
+    assert list(sub) == SAMPLE_LANGUAGES and math.isclose(sum(sub.values()), 1.0)
+    assert sub["en"] == pytest.approx(0.390661, abs=1e-6)
+    uniform = mc4.sampling_rates(SAMPLE_LANGUAGES, alpha=0.0)
+    assert all(r == pytest.approx(1 / 6) for r in uniform.values())
+    with pytest.raises(ValueError, match="twice"):
+        mc4.sampling_rates(["en", "en"])
+    with pytest.raises(ValueError, match="alpha"):
+        mc4.sampling_rates(alpha=-1)
+
+
+def test_registered_mixture_covers_all_107(registered):
+    mixture = seqio.get_mixture_or_task("mt5_lm_adapt")
+    rates = {t.name: mixture.get_rate(t) for t in mixture.tasks}
+    assert len(rates) == 107 and math.isclose(sum(rates.values()), 1.0, rel_tol=1e-12)
+    assert rates["mt5_lm_adapt.en"] == pytest.approx(0.0558409228, rel=1e-7)
+    assert "mt5_lm_adapt.zh_Latn" in rates
+
+
+def test_register_mixture_is_idempotent_and_refuses_other_rates(registered):
+    a = lm_adapt.register_mixture(SAMPLE_MIXTURE, SAMPLE_LANGUAGES)
+    assert lm_adapt.register_mixture(SAMPLE_MIXTURE, SAMPLE_LANGUAGES) is a
+    with pytest.raises(ValueError, match="already registered"):
+        lm_adapt.register_mixture(SAMPLE_MIXTURE, SAMPLE_LANGUAGES, alpha=0.5)
+
+
+# ------------------------------------------------------------------------ objective: seqio path
+
+
+def _doc_token_strings():
+    """language -> token ids of each sample document, as ',id,id,...,' strings for span search."""
+    vocab = get_vocabulary()
+    out = {}
+    for code in SAMPLE_LANGUAGES:
+        docs = mc4.locate(code, "train", "samples")
+        out[code] = ["," + ",".join(map(str, vocab.encode(t))) + "," for t in docs]
+    return out
+
+
+def _span_languages(example, docs):
+    """Languages having a document of which inputs + targets (EOS removed) is a contiguous span."""
+    span = "," + ",".join(map(str, list(example["inputs"][:-1]) + list(example["targets"][:-1]))) + ","
+    return [code for code, strings in docs.items() if any(span in s for s in strings)]
+
+
+def _check_shape(example, lengths):
+    inputs, targets = list(example["inputs"]), list(example["targets"])
+    assert inputs[-1] == EOS and targets[-1] == EOS  # EOS ends both, as in mT5 pretraining
+    assert len(inputs) >= 2 and len(targets) >= 2  # non-empty besides EOS
+    assert EOS not in inputs[:-1] and EOS not in targets[:-1]
+    assert len(inputs) <= lengths["inputs"] and len(targets) <= lengths["targets"]
+
+
+@pytest.mark.parametrize("code", SAMPLE_LANGUAGES)
+def test_task_yields_contiguous_prefix_lm_spans(registered, code):
+    docs = _doc_token_strings()
+    task = seqio.get_mixture_or_task(lm_adapt.task_name(code))
+    seen = 0
+    for ex in task.get_dataset(LENGTHS, split="train", shuffle=False, seed=0).as_numpy_iterator():
+        _check_shape(ex, LENGTHS)
+        assert code in _span_languages(ex, docs)
+        seen += 1
+    assert seen >= 10  # several segments per document at these lengths
+
+
+def test_validation_split_reads_its_own_file(registered):
+    ds = seqio.get_mixture_or_task("mt5_lm_adapt.ar").get_dataset(LENGTHS, split="validation",
+                                                                  shuffle=False, seed=0)
+    assert len(list(ds.as_numpy_iterator())) > 0
+
+
+def _synthetic_prefix_lm(num_docs, doc_length, lengths, seed):
+    """The registered chain's objective on documents of distinct consecutive token ids."""
+    features = lm_adapt.output_features()
+    docs = tf.data.Dataset.range(num_docs).map(
+        lambda i: {"targets": tf.range(doc_length, dtype=tf.int32) + 1000
+                   + tf.cast(i, tf.int32) * doc_length})
+    with seqio.utils.map_seed_manager(seed):
+        ds = lm_adapt.prefix_lm_objective(docs, lengths, features)
+        ds = seqio.preprocessors.append_eos_after_trim(ds, sequence_length=lengths,
+                                                       output_features=features)
+    return list(ds.as_numpy_iterator())
+
+
+def test_split_point_is_uniform_over_1_to_L_minus_1():
+    lengths = {"inputs": 33, "targets": 64}  # segments of 32 tokens (one kept for the inputs' EOS)
+    examples = _synthetic_prefix_lm(num_docs=1000, doc_length=300, lengths=lengths, seed=7)
+    split_points = []
+    for ex in examples:
+        inputs, targets = ex["inputs"][:-1], ex["targets"][:-1]
+        span = np.concatenate([inputs, targets])
+        assert len(inputs) >= 1 and len(targets) >= 1
+        np.testing.assert_array_equal(np.diff(span), 1)  # contiguous
+        assert (span[0] - 1000) % 300 % 32 == 0  # starts at a segment boundary
+        if len(span) == 32:  # full segments (each document's last one is 300 % 32 = 12 long)
+            split_points.append(len(inputs))
+    assert len(split_points) == 9000  # 9 full segments per document, none dropped
+    counts = np.bincount(split_points, minlength=32)[1:]  # k in 1..31
+    assert counts[0] > 0 and counts[-1] > 0 and len(counts) == 31
+    assert stats.chisquare(counts).pvalue > CHI2_MIN_P
+    # the short segment (L = 12) is split uniformly in [1, 11] as well
+    short = [len(ex["inputs"]) - 1 for ex in examples if len(ex["inputs"]) + len(ex["targets"]) - 2 == 12]
+    assert len(short) == 1000 and set(short) <= set(range(1, 12))
+
+
+def test_one_token_segments_are_dropped_not_emptied():
+    # documents of 33 tokens: one segment of 32 and a one-token tail, which t5 would leave inputs-less
+    examples = _synthetic_prefix_lm(num_docs=50, doc_length=33, lengths={"inputs": 33, "targets": 64},
+                                    seed=1)
+    assert len(examples) == 50
+    assert all(len(ex["inputs"]) >= 2 and len(ex["targets"]) >= 2 for ex in examples)
+
+
+def test_targets_are_trimmed_to_the_targets_length():
+    lengths = {"inputs": 129, "targets": 16}
+    examples = _synthetic_prefix_lm(num_docs=200, doc_length=128, lengths=lengths, seed=3)
+    assert max(len(ex["targets"]) for ex in examples) == 16
+    for ex in examples:
+        np.testing.assert_array_equal(np.diff(np.concatenate([ex["inputs"][:-1], ex["targets"][:-1]])), 1)
+
+
+# ---------------------------------------------------------------------------- mixture sampling
+
+
+def _mixture_examples(n, seed, shuffle=True, name=SAMPLE_MIXTURE, languages=SAMPLE_LANGUAGES):
+    mixture = lm_adapt.register_mixture(name, languages)
+    ds = mixture.get_dataset(LENGTHS, split="train", seed=seed, shuffle=shuffle, num_epochs=None)
+    return list(ds.take(n).as_numpy_iterator())
+
+
+def test_mixture_language_frequencies_match_the_rates(registered):
+    n = 10_000
+    docs = _doc_token_strings()
+    counts = collections.Counter()
+    # shuffle=False: seqio's per-task shuffle reorders examples but cannot change the language draw
+    for ex in _mixture_examples(n, seed=11, shuffle=False):
+        _check_shape(ex, LENGTHS)
+        owners = _span_languages(ex, docs)
+        assert owners, "an example is not a span of any sample document"
+        counts[owners[0] if len(owners) == 1 else "ambiguous"] += 1
+    assert counts["ambiguous"] <= 0.01 * n
+    rates = mc4.sampling_rates(SAMPLE_LANGUAGES)
+    observed = np.array([counts[c] for c in SAMPLE_LANGUAGES])
+    expected = np.array([rates[c] for c in SAMPLE_LANGUAGES]) * observed.sum()
+    assert stats.chisquare(observed, expected).pvalue > CHI2_MIN_P
+    # tolerance: each frequency within 0.015 (3σ of a 10,000-draw frequency is ≤ 0.015)
+    assert np.abs(observed / observed.sum() - expected / observed.sum()).max() < 0.015
+
+
+def test_mixture_is_deterministic_with_a_seed(registered):
+    # shuffle=False keeps this fast (no shuffle buffers to fill); the seed still drives the language
+    # sampling, the chunk and the split points
+    a, b, c = [_mixture_examples(200, seed=s, shuffle=False, name="mt5_lm_adapt_test_en_zh",
+                                 languages=["en", "zh"]) for s in (5, 5, 6)]
+    key = lambda exs: [(tuple(e["inputs"]), tuple(e["targets"])) for e in exs]  # noqa: E731
+    assert key(a) == key(b)
+    assert key(a) != key(c)
+
+
+# ----------------------------------------------------------------------------------- errors
+
+
+def test_missing_language_names_it_and_the_paths(registered):
+    task = seqio.get_mixture_or_task("mt5_lm_adapt.de")
+    with pytest.raises(DataNotFoundError, match=r"mC4 language 'de' \(German\) split 'train'") as err:
+        task.get_dataset(LENGTHS, split="train")
+    assert "samples/mc4/de/train.jsonl" in str(err.value)
+    assert "en, ru, zh, ar, hi, sw" in str(err.value)
+
+
+def _empty_mirror(tmp_path, monkeypatch):
+    path = tmp_path / "mc4" / "sw" / "train.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"text": "   "}) + "\n" + json.dumps({"url": "x"}) + "\n", encoding="utf-8")
+    monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    return path
+
+
+def test_empty_language_source_names_it(registered, tmp_path, monkeypatch):
+    path = _empty_mirror(tmp_path, monkeypatch)
+    task = seqio.get_mixture_or_task("mt5_lm_adapt.sw")
+    expected = r"mC4 language 'sw' \(Swahili\) split 'train' \(mirror\)"
+    with pytest.raises(DataNotFoundError, match=expected) as err:
+        task.get_dataset(LENGTHS, split="train")
+    assert str(path) in str(err.value) and "no record with a non-empty 'text'" in str(err.value)
+
+
+def test_mirror_is_read_when_selected(registered, tmp_path, monkeypatch):
+    path = tmp_path / "mc4" / "ha" / "validation.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"text": "Wannan gwaji ne kawai. " * 20}) + "\n", encoding="utf-8")
+    monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    ds = seqio.get_mixture_or_task("mt5_lm_adapt.ha").get_dataset(LENGTHS, split="validation", seed=0)
+    assert len(list(ds.as_numpy_iterator())) > 0
+
+
+def test_missing_tfds_is_a_clear_error_offline(registered, tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("MT0_DATA_SOURCE", "hub")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    task = seqio.get_mixture_or_task("mt5_lm_adapt.sw")
+    with pytest.raises(DataNotFoundError, match=r"mC4 language 'sw' split 'train' \(TFDS\)") as err:
+        task.get_dataset(LENGTHS, split="train")
+    assert "c4/multilingual:3.1.0 split 'sw'" in str(err.value) and str(tmp_path) in str(err.value)
+    assert not any(tmp_path.iterdir())  # read-only: nothing downloaded or prepared
+
+
+# ------------------------------------------------------------------------------------ HF path
+
+
+def test_hf_prefix_lm_examples_split_uniformly():
+    rng = np.random.default_rng(0)
+    tokens = list(range(100, 100 + 32 * 300))
+    ks = []
+    for ex in lm_adapt_hf.prefix_lm_examples(tokens, rng, inputs_length=33, targets_length=64, eos_id=EOS):
+        span = ex["inputs"][:-1] + ex["targets"][:-1]
+        assert ex["inputs"][-1] == EOS and ex["targets"][-1] == EOS and len(span) == 32
+        assert span == list(range(span[0], span[0] + 32))
+        ks.append(len(ex["inputs"]) - 1)
+    assert len(ks) == 300
+    assert stats.chisquare(np.bincount(ks, minlength=32)[1:]).pvalue > CHI2_MIN_P
+    assert list(lm_adapt_hf.prefix_lm_examples([5], rng, 33, 64, EOS)) == []  # no empty inputs
+
+
+def test_hf_stream_language_probabilities_and_shape(no_network):
+    n = 10_000
+    docs = _doc_token_strings()
+    stream = lm_adapt_hf.lm_adapt_stream(SAMPLE_LANGUAGES, source="samples", seed=2,
+                                         inputs_length=LENGTHS["inputs"], targets_length=LENGTHS["targets"])
+    counts = collections.Counter()
+    for i, ex in enumerate(stream.take(n)):
+        counts[ex["language"]] += 1
+        if i < 600:  # shape and contiguity on a prefix of the stream (span search is the slow part)
+            _check_shape(ex, LENGTHS)
+            assert ex["language"] in _span_languages(ex, docs)
+    rates = mc4.sampling_rates(SAMPLE_LANGUAGES)
+    observed = np.array([counts[c] for c in SAMPLE_LANGUAGES])
+    assert observed.sum() == n
+    assert stats.chisquare(observed, np.array([rates[c] for c in SAMPLE_LANGUAGES]) * n).pvalue > CHI2_MIN_P
+    assert np.abs(observed / n - np.array([rates[c] for c in SAMPLE_LANGUAGES])).max() < 0.02
+
+
+def test_hf_stream_is_deterministic_with_a_seed():
+    def first(seed):
+        stream = lm_adapt_hf.lm_adapt_stream(["en", "sw", "zh"], source="samples", seed=seed,
+                                             inputs_length=32, targets_length=16)
+        return [(ex["language"], tuple(ex["inputs"]), tuple(ex["targets"])) for ex in stream.take(100)]
+
+    assert first(4) == first(4)
+    assert first(4) != first(5)
+
+
+def test_hf_stream_errors_name_the_language(tmp_path, monkeypatch):
+    with pytest.raises(DataNotFoundError, match=r"mC4 language 'de' \(German\)"):
+        lm_adapt_hf.lm_adapt_stream(["en", "de"], source="samples")
+    path = _empty_mirror(tmp_path, monkeypatch)
+    with pytest.raises(DataNotFoundError, match=r"mC4 language 'sw'") as err:
+        lm_adapt_hf.lm_adapt_stream(["sw"], source="mirror", data_dir=str(tmp_path))
+    assert str(path) in str(err.value)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import seqio
 
-from multilingual_t0 import metrics, preprocessors, vocab
+from multilingual_t0 import lm_adapt, metrics, preprocessors, vocab, xeval
 from multilingual_t0.datasource import PromptedDataSource
 from multilingual_t0.task_specs import SCORE_EVAL, TaskSpec, build_mixture_specs, build_task_specs
 
@@ -58,18 +58,8 @@ def register() -> None:
     for mixture in build_mixture_specs():
         if mixture.name not in registered_mixtures:
             seqio.MixtureRegistry.add(mixture.name, list(mixture.tasks))
-
-    # Zero-shot evaluation (issue 5): `<benchmark>.<lang>_<template>_score_eval` tasks and the eval
-    # mixtures; their own table (data/xeval.csv) and module (xeval).
-    from multilingual_t0 import xeval
-
-    xeval.register(features)
-
-    # mT5 LM adaptation (issue 4): `mt5_lm_adapt.<lang>` prefix-LM tasks on mC4 and the mixture
-    # `mt5_lm_adapt` (α = 0.3); their own table (data/mc4_languages.csv) and modules (mc4, lm_adapt).
-    from multilingual_t0 import lm_adapt
-
-    lm_adapt.register()
+    xeval.register(features)  # zero-shot evaluation: data/xeval.csv
+    lm_adapt.register()  # mT5 LM adaptation on mC4: data/mc4_languages.csv
 
 
 register()

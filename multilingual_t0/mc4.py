@@ -15,13 +15,15 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
-import glob
+import logging
 import os
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from multilingual_t0.catalog import DATA_DIR
 from multilingual_t0.errors import CatalogError, DataNotFoundError, UnknownNameError
-from multilingual_t0.sources import DATA_DIR_ENV, FILE_EXTENSIONS, SAMPLES_DIR, InvalidRecord, read_files
+from multilingual_t0.sources import DATA_DIR_ENV, SAMPLES_DIR, InvalidRecord, find_files, read_files
+
+log = logging.getLogger(__name__)
 
 LANGUAGES_PATH = os.path.join(DATA_DIR, "mc4_languages.csv")
 MC4_SAMPLES_DIR = os.path.join(SAMPLES_DIR, "mc4")
@@ -143,28 +145,22 @@ def sample_languages() -> List[str]:
 
 def split_files(root: str, code: str, split: str) -> Tuple[List[str], List[str]]:
     """(files found, paths and patterns tried) for one language split below `root`."""
-    base = os.path.join(root, code, split)
-    tried = []
-    for ext in FILE_EXTENSIONS:
-        tried.append(base + ext)
-        if os.path.isfile(base + ext):
-            return [base + ext], tried
-    for ext in FILE_EXTENSIONS:
-        tried.append(f"{base}-*{ext}")
-        shards = sorted(glob.glob(f"{base}-*{ext}"))
-        if shards:
-            return shards, tried
-    return [], tried
+    return find_files(os.path.join(root, code, split))
 
 
 def iter_texts(files: Sequence[str]) -> Iterator[str]:
-    """Non-empty `text` values of the records in `files`; undecodable or text-less records are skipped."""
+    """Non-empty `text` values of the records in `files`; undecodable or text-less records are
+    skipped, counted, and reported once at the end of the files (with the first bad place)."""
+    skipped, first = 0, None
     for record in read_files(files):
-        if isinstance(record, InvalidRecord):
-            continue
-        text = record.get(TEXT_FIELD)
+        text = None if isinstance(record, InvalidRecord) else record.get(TEXT_FIELD)
         if isinstance(text, str) and text.strip():
             yield text
+            continue
+        skipped += 1
+        first = first or (record.where if isinstance(record, InvalidRecord) else f"a record without {TEXT_FIELD!r}")
+    if skipped:
+        log.warning("skipped %d undecodable or empty records in %s (first: %s)", skipped, files[0], first)
 
 
 @dataclasses.dataclass(frozen=True)

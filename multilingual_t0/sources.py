@@ -49,7 +49,11 @@ def source_kind() -> str:
 
 def split_files(root: str, spec: DatasetSpec, split: SplitSpec) -> Tuple[List[str], List[str]]:
     """(files found, patterns tried) for one split below `root`."""
-    base = os.path.join(root, *spec.path_parts, split.source)
+    return find_files(os.path.join(root, *spec.path_parts, split.source))
+
+
+def find_files(base: str) -> Tuple[List[str], List[str]]:
+    """(files found, paths and patterns tried) for `<base>.<ext>`, else shards `<base>-*.<ext>`."""
     tried = []
     for ext in FILE_EXTENSIONS:
         tried.append(base + ext)

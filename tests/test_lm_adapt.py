@@ -322,3 +322,15 @@ def test_hf_stream_errors_name_the_language(tmp_path, monkeypatch):
     with pytest.raises(DataNotFoundError, match=r"mC4 language 'sw'") as err:
         lm_adapt_hf.lm_adapt_stream(["sw"], source="mirror", data_dir=str(tmp_path))
     assert str(path) in str(err.value)
+
+
+def test_bad_mc4_records_are_counted_and_reported(tmp_path, caplog):
+    import logging
+
+    from multilingual_t0.mc4 import iter_texts
+
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "one"}\n{not json\n{"url": "x"}\n{"text": "two"}\n', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="multilingual_t0.mc4"):
+        assert list(iter_texts([str(path)])) == ["one", "two"]
+    assert any("skipped 2 undecodable or empty records" in m and "train.jsonl:2" in m for m in caplog.messages)

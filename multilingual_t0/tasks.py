@@ -19,45 +19,19 @@ Importing twice (or calling `register()` again) changes nothing.
 
 from __future__ import annotations
 
-import seqio
-
-from multilingual_t0 import lm_adapt, metrics, preprocessors, vocab, xeval
-from multilingual_t0.datasource import PromptedDataSource
+from multilingual_t0 import lm_adapt, registration, vocab, xeval
 from multilingual_t0.task_specs import SCORE_EVAL, TaskSpec, build_mixture_specs, build_task_specs
 
 
 def _add_task(spec: TaskSpec, features) -> None:
-    ds, info = spec.dataset, spec.template
-    twin = spec.kind == SCORE_EVAL
-    source = PromptedDataSource(ds, info.name, spec.name, with_choices=info.has_answer_choices,
-                                require_one_correct_choice=twin)
-    if twin:
-        seqio.TaskRegistry.add(
-            spec.name, source, output_features=features,
-            preprocessors=preprocessors.score_eval_chain(),
-            postprocess_fn=metrics.rank_classification_postprocessor,
-            metric_fns=[metrics.RankClassificationMetric(ds.dataset, ds.subset, info.name)],
-        )
-    else:
-        seqio.TaskRegistry.add(
-            spec.name, source, output_features=features,
-            preprocessors=preprocessors.prompted_chain(),
-            postprocess_fn=metrics.postprocessor(ds.dataset, ds.subset, info),
-            metric_fns=metrics.metric_fns(ds.dataset, ds.subset, info),
-        )
+    add = registration.add_score_eval_task if spec.kind == SCORE_EVAL else registration.add_prompted_task
+    add(spec.name, spec.dataset, spec.template, features)
 
 
 def register() -> None:
     """Registers every task and mixture not registered yet."""
     features = vocab.output_features()
-    registered = set(seqio.TaskRegistry.names())
-    for spec in build_task_specs():
-        if spec.name not in registered:
-            _add_task(spec, features)
-    registered_mixtures = set(seqio.MixtureRegistry.names())
-    for mixture in build_mixture_specs():
-        if mixture.name not in registered_mixtures:
-            seqio.MixtureRegistry.add(mixture.name, list(mixture.tasks))
+    registration.add_missing(build_task_specs(), lambda spec: _add_task(spec, features), build_mixture_specs())
     xeval.register(features)  # zero-shot evaluation: data/xeval.csv
     lm_adapt.register()  # mT5 LM adaptation on mC4: data/mc4_languages.csv
 

@@ -202,36 +202,14 @@ def build_eval_mixture_specs() -> Tuple[MixtureSpec, ...]:
     return tuple(mixtures)
 
 
-def _add_task(spec: EvalTaskSpec, features) -> None:
-    import seqio
-
-    from multilingual_t0 import metrics, preprocessors
-    from multilingual_t0.datasource import PromptedDataSource
-
-    source = PromptedDataSource(spec.dataset, spec.template.name, spec.name, with_choices=True,
-                                require_one_correct_choice=True,
-                                template_from=(spec.template_dataset, spec.template_subset))
-    seqio.TaskRegistry.add(
-        spec.name, source, output_features=features,
-        preprocessors=preprocessors.score_eval_chain(),
-        postprocess_fn=metrics.rank_classification_postprocessor,
-        metric_fns=[metrics.RankClassificationMetric(spec.template_dataset, spec.template_subset,
-                                                     spec.template.name)],
-    )
-
-
 def register(features=None) -> None:
     """Registers the eval tasks and mixtures not registered yet (the foundation's tasks must be)."""
-    import seqio
-
-    from multilingual_t0 import vocab
+    from multilingual_t0 import registration, vocab
 
     features = features or vocab.output_features()
-    registered = set(seqio.TaskRegistry.names())
-    for spec in build_eval_task_specs():
-        if spec.name not in registered:
-            _add_task(spec, features)
-    registered_mixtures = set(seqio.MixtureRegistry.names())
-    for mixture in build_eval_mixture_specs():
-        if mixture.name not in registered_mixtures:
-            seqio.MixtureRegistry.add(mixture.name, list(mixture.tasks))
+    registration.add_missing(
+        build_eval_task_specs(),
+        lambda spec: registration.add_score_eval_task(
+            spec.name, spec.dataset, spec.template, features,
+            template_from=(spec.template_dataset, spec.template_subset)),
+        build_eval_mixture_specs())

@@ -11,7 +11,7 @@ import csv
 import dataclasses
 import functools
 import os
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from multilingual_t0.errors import CatalogError
 
@@ -26,6 +26,7 @@ COLUMNS = (
 TRAIN_ROLES = {"BASE": "d4", "GPT_EVAL": "gpt", "SGLUE": "sglue"}
 EVAL_ROLES = {"BASE": "d4", "BIAS_FAIRNESS": "bias_fairness"}
 SPLIT_NAMES = ("train", "validation", "test")
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,27 +131,38 @@ def _row_to_spec(row: Dict[str, str]) -> DatasetSpec:
     )
 
 
-def read_catalog(path: str = CATALOG_PATH) -> Tuple[DatasetSpec, ...]:
-    """Reads and validates a catalog table; errors name file:row and the bad column."""
+def read_table(path: str, columns: Sequence[str], parse_row: Callable[[Dict[str, str]], T],
+               key: Callable[[T], str]) -> Tuple[T, ...]:
+    """Reads a CSV table of the package: checks the columns, parses each row, refuses duplicate keys.
+    A bad row raises CatalogError naming file:line and what is wrong (parse_row raises ValueError)."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
-            raise CatalogError(f"{path}:1: missing column(s) {', '.join(missing)}; expected {COLUMNS}")
-        specs, seen = [], set()
+            raise CatalogError(f"{path}:1: missing column(s) {', '.join(missing)}; expected {tuple(columns)}")
+        items, seen = [], set()
         for line, row in enumerate(reader, start=2):
             try:
-                spec = _row_to_spec(row)
+                item = parse_row(row)
             except ValueError as err:
                 raise CatalogError(f"{path}:{line}: {err}") from err
-            key = (spec.dataset, spec.subset, spec.variant)
-            if key in seen:
-                raise CatalogError(f"{path}:{line}: duplicate row for {spec.label}")
-            if spec.train_role and not spec.train_size:
-                raise CatalogError(f"{path}:{line}: {spec.label} is a training dataset without train_size")
-            seen.add(key)
-            specs.append(spec)
-    return tuple(specs)
+            if key(item) in seen:
+                raise CatalogError(f"{path}:{line}: duplicate row for {key(item)}")
+            seen.add(key(item))
+            items.append(item)
+    return tuple(items)
+
+
+def _checked_row_to_spec(row: Dict[str, str]) -> DatasetSpec:
+    spec = _row_to_spec(row)
+    if spec.train_role and not spec.train_size:
+        raise ValueError(f"{spec.label} is a training dataset without train_size")
+    return spec
+
+
+def read_catalog(path: str = CATALOG_PATH) -> Tuple[DatasetSpec, ...]:
+    """Reads and validates a catalog table; errors name file:row and the bad column."""
+    return read_table(path, COLUMNS, _checked_row_to_spec, key=lambda spec: spec.label)
 
 
 @functools.lru_cache(maxsize=None)

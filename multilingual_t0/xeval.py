@@ -17,15 +17,13 @@ Building the specs reads two small tables and template metadata only: no dataset
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import os
 from typing import Dict, List, Optional, Tuple
 
 from multilingual_t0 import naming, rates
-from multilingual_t0.catalog import DATA_DIR, DatasetSpec, SplitSpec, parse_field_map, parse_splits
-from multilingual_t0.errors import CatalogError
+from multilingual_t0.catalog import DATA_DIR, DatasetSpec, SplitSpec, parse_field_map, parse_splits, read_table
 from multilingual_t0.task_specs import SCORE_EVAL, MixtureSpec, build_task_specs, load_blacklist
 from multilingual_t0.templates import TemplateInfo, list_templates
 
@@ -126,22 +124,7 @@ def _row_to_benchmark(row: Dict[str, str]) -> Benchmark:
 
 def read_benchmarks(path: str = XEVAL_PATH) -> Tuple[Benchmark, ...]:
     """Reads and validates the benchmark table; errors name file:row."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CatalogError(f"{path}:1: missing column(s) {', '.join(missing)}; expected {COLUMNS}")
-        out, seen = [], set()
-        for line, row in enumerate(reader, start=2):
-            try:
-                bench = _row_to_benchmark(row)
-            except ValueError as err:
-                raise CatalogError(f"{path}:{line}: {err}") from err
-            if bench.name in seen:
-                raise CatalogError(f"{path}:{line}: duplicate row for benchmark {bench.name!r}")
-            seen.add(bench.name)
-            out.append(bench)
-    return tuple(out)
+    return read_table(path, COLUMNS, _row_to_benchmark, key=lambda bench: f"benchmark {bench.name!r}")
 
 
 @functools.lru_cache(maxsize=None)

@@ -97,7 +97,7 @@ def run(docs_per_language: int = 300) -> dict:
         return sum(int(n) for n in ds.map(lambda x: tf.size(x["targets"])).as_numpy_iterator())
 
     def seqio_lm_pass():
-        tokens = out_tokens = examples = 0
+        out_tokens = examples = 0
         for code in LANGUAGES:
             task = seqio.get_mixture_or_task(lm_adapt.task_name(code))
             ds = task.get_dataset(LENGTHS, split="train", shuffle=False, seed=0, num_epochs=1)

@@ -28,7 +28,6 @@ STRICT_ENV = "MT0_STRICT"
 # Outcomes that are not errors: the template does not apply, or the record has no label (test splits).
 NOT_APPLICABLE = "not_applicable"
 UNLABELED = "unlabeled"
-SKIP_REASONS = (NOT_APPLICABLE, UNLABELED)
 
 
 def strict_default() -> bool:
@@ -189,7 +188,3 @@ class Renderer:
             log.warning("%s; skipping such records (counted; MT0_STRICT=1 raises)", message)
         stats.errors[kind] += 1
 
-
-def render_records(renderer: Renderer, records: Iterable[Any], split: str) -> List[Dict[str, Any]]:
-    """Convenience for tests and tools: every rendered example of a (small) record list."""
-    return list(renderer.render_all(records, split))

@@ -8,7 +8,7 @@ import csv
 import dataclasses
 import functools
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from multilingual_t0 import naming, rates
 from multilingual_t0.catalog import DATA_DIR, DatasetSpec, load_catalog
@@ -113,11 +113,3 @@ def build_mixture_specs() -> Tuple[MixtureSpec, ...]:
     eval_pair("bias_fairness", False, "bias and fairness datasets, every template")
     return tuple(m for m in mixtures if m.tasks)
 
-
-@functools.lru_cache(maxsize=None)
-def _specs_by_name() -> Dict[str, TaskSpec]:
-    return {t.name: t for t in build_task_specs()}
-
-
-def find_task_spec(name: str) -> Optional[TaskSpec]:
-    return _specs_by_name().get(name)

@@ -57,7 +57,7 @@ def run(args) -> int:
         return 0
     headers = ["task", "share"]
     for key in limits:
-        headers += [f"{key} p50", f"p90", f"p99", "max", f">{limits[key]}"]
+        headers += [f"{key} p50", "p90", "p99", "max", f">{limits[key]}"]
     rows = []
     for r in report:
         row = [r["task"], f"{100 * r['share']:.2f}%"]

@@ -9,6 +9,13 @@ seqio's JSONLogger writes, per task,
 Accuracy comes from the metrics file; a task without one is scored from its inference file (argmax of the
 summed log-likelihood per example, first choice on ties: what t5's rank-classification metric does).
 Accuracies are percentages, as t5's metrics report them.
+
+The mT0 paper's protocol (xeval.paper_protocol): its 5 prompts per dataset and its languages; `prompts="paper"`
+keeps only those, and every report notes where a dataset's prompts or languages differ from the paper's.
+References: a CSV (dataset,language,accuracy), or a model of the paper (`mt0-13b`, `mt0-13b-p3`, ...) from
+`data/paper_results.csv` (the xmtf repository's per-language medians). `trained_on` (a training mixture)
+marks each dataset whose task cluster the mixture trained on as not zero-shot (contamination.py).
+All file access goes through `_open` and `_glob`.
 """
 
 from __future__ import annotations
@@ -23,13 +30,16 @@ import re
 import statistics
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from multilingual_t0.errors import DataNotFoundError
+from multilingual_t0.catalog import DATA_DIR
+from multilingual_t0.errors import DataNotFoundError, UnknownNameError
 
 METRICS_SUFFIX = "-metrics.jsonl"
 INFERENCE_FILE = re.compile(r"^(?P<task>.+)-(?P<step>-?\d+)\.jsonl$")
 XEVAL_TASK = re.compile(r"^(?P<bench>[A-Za-z0-9_]+)\.(?P<lang>[a-z]{2,3})_(?P<template>.+)_score_eval$")
 MEAN = "mean"  # the `language` of a dataset's mean-over-languages row
 SUMMARY_COLUMNS = ("dataset", "language", "prompts", "accuracy")
+PAPER_RESULTS_PATH = os.path.join(DATA_DIR, "paper_results.csv")
+PROMPT_SETS = ("all", "paper")  # report every prompt found | only the mT0 paper's prompts and languages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,14 +77,42 @@ class Report:
     prompts: List[PromptResult]
     languages: List[SummaryRow]  # one per (dataset, language)
     datasets: List[SummaryRow]  # one per dataset (language == "mean")
-    notes: List[str]  # what was skipped, mixed steps, unmatched reference rows
+    notes: List[str]  # what was skipped, mixed steps, unmatched reference rows, protocol differences
+    chance: Dict[str, float] = dataclasses.field(default_factory=dict)  # dataset -> chance accuracy (%)
+    reference_label: Optional[str] = None
+    trained_on: Optional[str] = None  # the training mixture checked for contamination
+    not_zero_shot: Dict[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)  # dataset -> tasks
+
+    def zero_shot(self, dataset: str) -> Optional[bool]:
+        """False when the training mixture trained on the dataset's cluster; None when nothing was checked."""
+        return None if self.trained_on is None else dataset not in self.not_zero_shot
 
     def to_json(self) -> dict:
         def row(r):
-            return {**dataclasses.asdict(r), "diff": r.diff}
+            return {**dataclasses.asdict(r), "diff": r.diff, "chance": self.chance.get(r.dataset),
+                    "zero_shot": self.zero_shot(r.dataset)}
 
         return {"datasets": [row(r) for r in self.datasets], "languages": [row(r) for r in self.languages],
-                "prompts": [dataclasses.asdict(p) for p in self.prompts], "notes": list(self.notes)}
+                "prompts": [dataclasses.asdict(p) for p in self.prompts], "notes": list(self.notes),
+                "reference": self.reference_label, "trained_on": self.trained_on,
+                "not_zero_shot": {d: list(t) for d, t in self.not_zero_shot.items()}}
+
+
+# ---- file access (the only functions here that touch files) ----
+
+def _open(path: str, mode: str = "r"):
+    """Opens a file: text modes UTF-8 without newline translation (csv needs that), or binary ("wb")."""
+    if "b" in mode:
+        return open(path, mode)  # pylint: disable=consider-using-with
+    return open(path, mode, newline="", encoding="utf-8")  # pylint: disable=consider-using-with
+
+
+def _glob(pattern: str) -> List[str]:
+    return glob.glob(pattern)
+
+
+def _is_file(path: str) -> bool:
+    return os.path.isfile(path)
 
 
 # ---- which dataset, language and prompt a task is ----
@@ -82,12 +120,11 @@ class Report:
 def _task_index() -> Dict[str, Tuple[str, str, str]]:
     """Registered task names -> (dataset, language, template), from the specs (no seqio, no data)."""
     from multilingual_t0.task_specs import build_task_specs
-    from multilingual_t0.xeval import build_eval_task_specs
+    from multilingual_t0.xeval import build_eval_task_specs, report_name
 
     index = {}
     for t in build_task_specs():
-        ds = t.dataset
-        index[t.name] = ("/".join(p for p in (ds.dataset, ds.subset, ds.variant) if p), "en", t.template.name)
+        index[t.name] = (report_name(t.dataset), "en", t.template.name)
     for t in build_eval_task_specs():
         index[t.name] = (t.benchmark, t.language, t.template.name)
     return index
@@ -111,7 +148,7 @@ def results_dir(path: str) -> str:
 
 
 def _read_jsonl(path: str) -> Iterable[dict]:
-    with open(path, encoding="utf-8") as f:
+    with _open(path) as f:
         for line_no, line in enumerate(f, start=1):
             if line.strip():
                 try:
@@ -164,9 +201,9 @@ def read_eval_dir(path: str, step: Optional[int] = None) -> Tuple[List[PromptRes
     """Every task's accuracy found below an EVAL_OUTPUT_DIR (or its inference_eval/), plus notes."""
     root = results_dir(path)
     metrics = {os.path.basename(p)[: -len(METRICS_SUFFIX)]: p
-               for p in glob.glob(os.path.join(glob.escape(root), "*" + METRICS_SUFFIX))}
+               for p in _glob(os.path.join(glob.escape(root), "*" + METRICS_SUFFIX))}
     inferences: Dict[str, Dict[int, str]] = {}
-    for p in glob.glob(os.path.join(glob.escape(root), "*.jsonl")):
+    for p in _glob(os.path.join(glob.escape(root), "*.jsonl")):
         match = INFERENCE_FILE.match(os.path.basename(p))
         if match and not p.endswith(METRICS_SUFFIX):
             inferences.setdefault(match["task"], {})[int(match["step"])] = p
@@ -235,45 +272,175 @@ def aggregate(prompts: Sequence[PromptResult]) -> Tuple[List[SummaryRow], List[S
     return languages, datasets
 
 
+# ---- the mT0 paper's protocol ----
+
+def select_paper_prompts(prompts: Sequence[PromptResult]) -> Tuple[List[PromptResult], List[str]]:
+    """Only the mT0 paper's prompts and languages (xeval.paper_protocol); notes what was left out."""
+    from multilingual_t0.xeval import paper_protocol
+
+    protocol = paper_protocol()
+    kept, dropped = [], {}
+    for p in prompts:
+        spec = protocol.get(p.dataset)
+        if spec and p.template in spec[0] and (spec[1] is None or p.language in spec[1]):
+            kept.append(p)
+        else:
+            dropped.setdefault(p.dataset, set()).add(p.language if spec and spec[1] and p.language not in spec[1]
+                                                      else p.template)
+    notes = [f"--prompts paper left out of {d}: {', '.join(sorted(what))}" for d, what in sorted(dropped.items())]
+    return kept, notes
+
+
+def protocol_notes(prompts: Sequence[PromptResult]) -> List[str]:
+    """Where the prompts or languages of a dataset differ from what the mT0 paper scored."""
+    from multilingual_t0.xeval import paper_protocol
+
+    found: Dict[str, Dict[str, set]] = {}
+    for p in prompts:
+        found.setdefault(p.dataset, {}).setdefault(p.language, set()).add(p.template)
+    notes = []
+    for dataset, by_language in sorted(found.items()):
+        spec = paper_protocol().get(dataset)
+        if spec is None:
+            continue
+        paper, languages = set(spec[0]), spec[1]
+        if any(templates != paper for templates in by_language.values()):
+            counts = sorted({len(t) for t in by_language.values()})
+            notes.append(f"{dataset}: prompts differ from the mT0 paper's 5 ({'/'.join(map(str, counts))} per "
+                         "language; --prompts paper keeps only the paper's, or evaluate the paper mixture)")
+        if languages is not None and set(by_language) != set(languages):
+            extra, missing = sorted(set(by_language) - set(languages)), sorted(set(languages) - set(by_language))
+            notes.append(f"{dataset}: the mean is over {len(by_language)} languages, the paper's over "
+                         f"{len(languages)}" + (f"; not in the paper's: {' '.join(extra)}" if extra else "")
+                         + (f"; missing: {' '.join(missing)}" if missing else ""))
+    return notes
+
+
 # ---- reference numbers ----
+
+def _read_csv(path: str) -> Tuple[List[str], List[Tuple[int, Dict[str, str]]]]:
+    """(columns, [(line number, row)]) of a CSV whose leading `#` lines are comments (a source header)."""
+    with _open(path) as f:
+        lines = f.read().splitlines()
+    body = [(n, line) for n, line in enumerate(lines, start=1) if not line.startswith("#")]
+    reader = csv.DictReader([line for _, line in body])
+    rows = [(body[i + 1][0], row) for i, row in enumerate(reader)] if body else []
+    return list(reader.fieldnames or []), rows
+
 
 def read_reference(path: str) -> Dict[Tuple[str, str], float]:
     """A CSV with columns dataset, language, accuracy (percent); language `mean` (or empty) is the mean
     over languages. A `summary.csv` written by this report is a valid reference."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in ("dataset", "language", "accuracy") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}:1: missing column(s) {', '.join(missing)}; "
-                             "expected dataset,language,accuracy (language 'mean' for the mean)")
-        out = {}
-        for line, row in enumerate(reader, start=2):
-            try:
-                value = float(row["accuracy"])
-            except ValueError as err:
-                raise ValueError(f"{path}:{line}: accuracy {row['accuracy']!r} is not a number") from err
-            out[(row["dataset"].strip(), row["language"].strip() or MEAN)] = value
+    columns, rows = _read_csv(path)
+    missing = [c for c in ("dataset", "language", "accuracy") if c not in columns]
+    if missing:
+        raise ValueError(f"{path}:1: missing column(s) {', '.join(missing)}; "
+                         "expected dataset,language,accuracy (language 'mean' for the mean)")
+    out = {}
+    for line, row in rows:
+        try:
+            value = float(row["accuracy"])
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}:{line}: accuracy {row['accuracy']!r} is not a number") from err
+        out[(row["dataset"].strip(), (row["language"] or "").strip() or MEAN)] = value
     return out
+
+
+def paper_models(path: str = PAPER_RESULTS_PATH) -> Tuple[str, ...]:
+    """The models of the mT0 paper whose results ship with the package (`mt0-13b`, `mt0-13b-p3`, ...)."""
+    return tuple(c for c in _read_csv(path)[0] if c not in ("dataset", "language"))
+
+
+def paper_results(model: str, path: str = PAPER_RESULTS_PATH) -> Dict[Tuple[str, str], float]:
+    """The mT0 paper's per-language medians (5 English prompts) of one model, keyed (dataset, language)."""
+    columns, rows = _read_csv(path)
+    if model not in columns or model in ("dataset", "language"):
+        raise UnknownNameError("mT0 paper model", model, paper_models(path))
+    return {(row["dataset"], row["language"]): float(row[model]) for _, row in rows if row[model]}
+
+
+def with_means(reference: Dict[Tuple[str, str], float]) -> Tuple[Dict[Tuple[str, str], float], List[str]]:
+    """Adds each dataset's mean over its languages where the reference has no `mean` row (the paper's table
+    has none); returns the datasets whose mean was computed here."""
+    out, computed = dict(reference), []
+    datasets = sorted({d for d, lang in reference if lang != MEAN} - {d for d, lang in reference if lang == MEAN})
+    for dataset in datasets:
+        values = [v for (d, lang), v in reference.items() if d == dataset and lang != MEAN]
+        out[(dataset, MEAN)] = statistics.fmean(values)
+        computed.append(dataset)
+    return out, computed
+
+
+def load_reference(reference: str) -> Tuple[Dict[Tuple[str, str], float], str]:
+    """(values, label) of `--compare`: a model of the mT0 paper (case-insensitive) or a CSV file."""
+    models = paper_models()
+    if reference.lower() in models:
+        values = paper_results(reference.lower())
+        label = f"{reference.lower()} (mT0 paper, xmtf allres.ipynb; data/paper_results.csv)"
+    elif _is_file(reference):
+        values, label = read_reference(reference), reference
+    else:
+        err = UnknownNameError("reference (a model of the mT0 paper or a CSV file)", reference, models)
+        err.args = (f"{err.args[0]} Models: {', '.join(models)}; or pass a CSV with dataset,language,accuracy.",)
+        raise err
+    return with_means(values)[0], label
 
 
 def attach_reference(rows: List[SummaryRow], reference: Dict[Tuple[str, str], float]) -> List[SummaryRow]:
     return [dataclasses.replace(r, reference=reference.get((r.dataset, r.language))) for r in rows]
 
 
-def build_report(eval_dir: str, step: Optional[int] = None, reference: Optional[str] = None) -> Report:
-    """Reads a T5X eval output directory (and an optional reference CSV) into a Report."""
-    prompts, notes = read_eval_dir(eval_dir, step)
-    if not prompts:
+def trained_on_mixture(value: str) -> str:
+    """`--trained-on`: a training mixture name, or a run's config.gin / MODEL_DIR / checkpoint directory
+    (its MIXTURE_OR_TASK_NAME)."""
+    from multilingual_t0 import contamination
+
+    if not (os.sep in value or value.endswith(".gin") or _is_file(os.path.join(value, contamination.CONFIG_GIN))):
+        return value
+    tried = contamination.config_candidates(value)
+    for path in tried:
+        if _is_file(path):
+            with _open(path) as f:
+                return contamination.mixture_from_config(f.read(), path)
+    raise DataNotFoundError(f"the training run's {contamination.CONFIG_GIN}", tried,
+                            "pass the MODEL_DIR (or a checkpoint in it) of a t5x/train.py run, or the mixture name")
+
+
+def build_report(eval_dir: str, step: Optional[int] = None, reference: Optional[str] = None,
+                 prompts: str = "all", trained_on: Optional[str] = None) -> Report:
+    """Reads a T5X eval output directory into a Report: `reference` a CSV or a paper model (`mt0-13b-p3`),
+    `prompts` "all" or "paper", `trained_on` a training mixture (or its run's config.gin) to check."""
+    from multilingual_t0.xeval import paper_protocol
+
+    if prompts not in PROMPT_SETS:
+        raise ValueError(f"prompts {prompts!r} is not one of {', '.join(PROMPT_SETS)}")
+    results, notes = read_eval_dir(eval_dir, step)
+    if prompts == "paper":
+        results, dropped = select_paper_prompts(results)
+        notes += dropped
+    if not results:
         raise ValueError(f"no accuracy found in {results_dir(eval_dir)}: " + "; ".join(notes))
-    languages, datasets = aggregate(prompts)
+    notes += protocol_notes(results)
+    languages, datasets = aggregate(results)
+    chance = {r.dataset: paper_protocol()[r.dataset][2] for r in datasets if r.dataset in paper_protocol()}
+    report = Report(results, languages, datasets, notes, chance)
     if reference:
-        ref = read_reference(reference)
-        languages, datasets = attach_reference(languages, ref), attach_reference(datasets, ref)
-        ours = {(r.dataset, r.language) for r in languages + datasets}
-        unmatched = sorted(f"{d}/{lang}" for d, lang in ref if (d, lang) not in ours)
+        ref, report.reference_label = load_reference(reference)
+        report.languages, report.datasets = attach_reference(languages, ref), attach_reference(datasets, ref)
+        ours = {(r.dataset, r.language) for r in languages}
+        have = {r.dataset for r in datasets}
+        absent = sorted({d for d, _ in ref} - have)
+        unmatched = sorted(f"{d}/{lang}" for d, lang in ref if d in have and lang != MEAN and (d, lang) not in ours)
+        if absent:
+            notes.append(f"reference datasets without results: {', '.join(absent)}")
         if unmatched:
             notes.append(f"reference rows without results: {', '.join(unmatched)}")
-    return Report(prompts, languages, datasets, notes)
+    if trained_on:
+        from multilingual_t0 import contamination
+
+        report.trained_on = trained_on_mixture(trained_on)
+        report.not_zero_shot = contamination.not_zero_shot([r.dataset for r in datasets], report.trained_on)
+    return report
 
 
 # ---- output ----
@@ -289,9 +456,30 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def _zero_shot_cell(report: Report, dataset: str) -> str:
+    return {None: "", True: "yes", False: "**no**"}[report.zero_shot(dataset)]
+
+
+def _contamination_lines(report: Report) -> List[str]:
+    """Datasets grouped by the training tasks that make them not zero-shot, each task named."""
+    from multilingual_t0.contamination import by_dataset, dataset_cluster
+
+    groups: Dict[Tuple[str, ...], List[str]] = {}
+    for dataset, tasks in report.not_zero_shot.items():
+        groups.setdefault(tasks, []).append(dataset)
+    lines = []
+    for tasks, datasets in groups.items():
+        clusters = sorted({dataset_cluster(d) or "?" for d in datasets})
+        sources = ", ".join(f"{d} ({n} prompt{'s' if n > 1 else ''})" for d, n in by_dataset(tasks).items())
+        lines.append(f"- {', '.join(datasets)} (cluster {', '.join(clusters)}): trained on {sources}: "
+                     + ", ".join(f"`{t}`" for t in tasks))
+    return lines
+
+
 def to_markdown(report: Report) -> str:
     with_ref = any(r.reference is not None for r in report.languages + report.datasets)
     extra = ["reference", "diff"] if with_ref else []
+    checked = report.trained_on is not None
 
     def ref_cells(r: SummaryRow) -> List[str]:
         return [_num(r.reference), _num(r.diff, signed=True)] if with_ref else []
@@ -299,14 +487,28 @@ def to_markdown(report: Report) -> str:
     steps = sorted({p.step for p in report.prompts})
     lines = ["# Zero-shot accuracy (rank classification)", "",
              f"{len(report.prompts)} prompts; step {', '.join(map(str, steps))}. Accuracy in percent: median "
-             "over prompts per (dataset, language), then mean over languages.", "", "## Datasets", ""]
-    lines += _table(["dataset", "languages", "prompts", "accuracy", "min language", "max language"] + extra,
+             "over prompts per (dataset, language), then mean over languages; chance = a uniform guess."]
+    if report.reference_label:
+        lines += ["", f"Reference: {report.reference_label}; diff = ours - reference."]
+    if checked:
+        flagged = ", ".join(report.not_zero_shot) or "none"
+        lines += ["", f"Trained on `{report.trained_on}`: **not zero-shot** on {flagged}."
+                  if report.not_zero_shot else f"Trained on `{report.trained_on}`: zero-shot on every dataset below."]
+    lines += ["", "## Datasets", ""]
+    lines += _table(["dataset", "languages", "prompts", "accuracy", "min language", "max language"] + extra
+                    + ["chance"] + (["zero-shot"] if checked else []),
                     [[r.dataset, str(sum(1 for x in report.languages if x.dataset == r.dataset)), str(r.prompts),
-                      _num(r.accuracy), _num(r.low), _num(r.high)] + ref_cells(r) for r in report.datasets])
+                      _num(r.accuracy), _num(r.low), _num(r.high)] + ref_cells(r)
+                     + [_num(report.chance.get(r.dataset))] + ([_zero_shot_cell(report, r.dataset)] if checked else [])
+                     for r in report.datasets])
     lines += ["", "## Languages", ""]
     lines += _table(["dataset", "language", "prompts", "median", "min prompt", "max prompt"] + extra,
                     [[r.dataset, r.language, str(r.prompts), _num(r.accuracy), _num(r.low), _num(r.high)]
                      + ref_cells(r) for r in report.languages])
+    if report.not_zero_shot:
+        lines += ["", "## Not zero-shot", "",
+                  f"`{report.trained_on}` trained on the task cluster of these datasets (contamination.py; "
+                  "data/task_clusters.csv):", ""] + _contamination_lines(report)
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
@@ -314,48 +516,70 @@ def to_markdown(report: Report) -> str:
 
 def write_csvs(report: Report, out_dir: str) -> Tuple[str, str]:
     prompts_path, summary_path = os.path.join(out_dir, "prompts.csv"), os.path.join(out_dir, "summary.csv")
-    with open(prompts_path, "w", newline="", encoding="utf-8") as f:
+    with _open(prompts_path, "w") as f:
         writer = csv.writer(f)
         writer.writerow(["dataset", "language", "template", "task", "step", "accuracy", "source"])
         for p in sorted(report.prompts, key=lambda p: (p.dataset, p.language, p.template)):
             writer.writerow([p.dataset, p.language, p.template, p.task, p.step, f"{p.accuracy:.4f}", p.source])
-    with open(summary_path, "w", newline="", encoding="utf-8") as f:
+    with _open(summary_path, "w") as f:
         writer = csv.writer(f)
-        writer.writerow(list(SUMMARY_COLUMNS) + ["min", "max", "reference", "diff"])
+        writer.writerow(list(SUMMARY_COLUMNS) + ["min", "max", "reference", "diff", "chance", "zero_shot"])
         for r in report.datasets + report.languages:
+            chance, zero_shot = report.chance.get(r.dataset), report.zero_shot(r.dataset)
             writer.writerow([r.dataset, r.language, r.prompts, f"{r.accuracy:.4f}", f"{r.low:.4f}", f"{r.high:.4f}",
                              "" if r.reference is None else f"{r.reference:.4f}",
-                             "" if r.diff is None else f"{r.diff:.4f}"])
+                             "" if r.diff is None else f"{r.diff:.4f}",
+                             "" if chance is None else f"{chance:.4f}",
+                             "" if zero_shot is None else ("yes" if zero_shot else "no")])
     return prompts_path, summary_path
 
 
-def plot(report: Report, path: str) -> str:
-    """Bar per dataset (mean over languages), a dot per language median, a tick for the reference."""
+TITLE = "Zero-shot accuracy: median over prompts, mean over languages"
+
+
+def figure(report: Report):
+    """The chart: per dataset a bar for ours and (when compared) one for the reference side by side, a dot
+    per language median on each, a dashed line at chance; datasets not zero-shot are marked."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
     names = [r.dataset for r in report.datasets]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(names) + 2), 4.5))
-    ax.bar(range(len(names)), [r.accuracy for r in report.datasets], color="#4c72b0", label="mean over languages")
-    for i, name in enumerate(names):
+    with_ref = any(r.reference is not None for r in report.datasets)
+    width = 0.38 if with_ref else 0.7
+    fig = Figure(figsize=(max(7.0, 1.0 * len(names) + 2.5), 5.0), layout="constrained")
+    ax = fig.subplots()
+    ours_x = [i - width / 2 if with_ref else i for i in range(len(names))]
+    ax.bar(ours_x, [r.accuracy for r in report.datasets], width, color="#4c72b0", label="ours (mean)")
+    for x, name in zip(ours_x, names):
         medians = [r.accuracy for r in report.languages if r.dataset == name]
-        ax.scatter([i] * len(medians), medians, s=12, color="#dd8452", zorder=3,
-                   label="language median" if i == 0 else None)
-    refs = [(i, r.reference) for i, r in enumerate(report.datasets) if r.reference is not None]
-    if refs:
-        ax.scatter([i for i, _ in refs], [v for _, v in refs], marker="_", s=400, color="black", zorder=4,
-                   label="reference")
+        ax.scatter([x] * len(medians), medians, s=10, color="#1b2a49", zorder=3,
+                   label="language median" if x == ours_x[0] else None)
+    if with_ref:
+        ref_x = [i + width / 2 for i in range(len(names))]
+        ax.bar(ref_x, [r.reference or 0.0 for r in report.datasets], width, color="#dd8452",
+               label=f"reference: {(report.reference_label or '').split(' (')[0]}")
+        for x, name in zip(ref_x, names):
+            refs = [r.reference for r in report.languages if r.dataset == name and r.reference is not None]
+            ax.scatter([x] * len(refs), refs, s=10, color="#7a3b12", zorder=3)
+    for i, name in enumerate(names):
+        if name in report.chance:
+            ax.hlines(report.chance[name], i - 0.45, i + 0.45, colors="black", linestyles="dashed", zorder=4,
+                      label="chance" if not any(n in report.chance for n in names[:i]) else None)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=30, ha="right")
+    ax.set_xticklabels([n + ("\n(not zero-shot)" if report.zero_shot(n) is False else "") for n in names],
+                       rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("Zero-shot accuracy (median over prompts, mean over languages)", pad=24)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    fig.suptitle(TITLE, fontsize=11)
+    return fig
+
+
+def plot(report: Report, path: str) -> str:
+    with _open(path, "wb") as f:
+        figure(report).savefig(f, format="png", dpi=100)
     return path
 
 
@@ -363,7 +587,7 @@ def write_report(report: Report, out_dir: str) -> Dict[str, str]:
     """report.md, prompts.csv, summary.csv and accuracy.png in out_dir (created)."""
     os.makedirs(out_dir, exist_ok=True)
     md = os.path.join(out_dir, "report.md")
-    with open(md, "w", encoding="utf-8") as f:
+    with _open(md, "w") as f:
         f.write(to_markdown(report))
     prompts_csv, summary_csv = write_csvs(report, out_dir)
     png = plot(report, os.path.join(out_dir, "accuracy.png"))

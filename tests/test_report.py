@@ -163,7 +163,7 @@ def test_compare_puts_reference_and_difference_beside(eval_dir, tmp_path):
     xnli = next(r for r in result.datasets if r.dataset == "xnli")
     assert (xnli.accuracy, xnli.reference, xnli.diff) == (100.0, 41.5, 58.5)
     assert next(r for r in result.languages if r.language == "fr").diff == 40.0
-    assert "reference rows without results: xwinograd/mean" in result.notes
+    assert "reference datasets without results: xwinograd" in result.notes
     assert "| xnli | 2 | 4 | 100.0 | 100.0 | 100.0 | 41.5 | +58.5 |" in report.to_markdown(result)
     bad = tmp_path / "bad.csv"
     bad.write_text("dataset,accuracy\nxnli,3\n")

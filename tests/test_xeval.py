@@ -20,8 +20,9 @@ LANGUAGES = {
     "xstory_cloze": "en ar es eu hi id my ru sw te zh".split(),
     "xwinograd": "en fr jp pt ru zh".split(),
 }
-MIXTURE_SIZES = {"mt5_xnli_score_eval": 225, "mt5_xcopa_score_eval": 132, "mt5_xstory_cloze_score_eval": 66,
-                 "mt5_xwinograd_score_eval": 36, "mt5_xeval_score_eval": 459, "mt5_t0_heldout_score_eval": 122}
+MIXTURE_SIZES = {"mt5_xnli_all_prompts_score_eval": 225, "mt5_xcopa_all_prompts_score_eval": 132,
+                 "mt5_xstory_cloze_all_prompts_score_eval": 66, "mt5_xwinograd_all_prompts_score_eval": 36,
+                 "mt5_xeval_all_prompts_score_eval": 459, "mt5_t0_heldout_score_eval": 122}
 HELDOUT_TEMPLATES = {"super_glue/rte": 10, "super_glue/cb": 15, "super_glue/copa": 12, "super_glue/wsc.fixed": 10,
                      "super_glue/wic": 10, "anli (r1)": 15, "anli (r2)": 15, "anli (r3)": 15, "hellaswag": 8,
                      "story_cloze/2016": 6, "winogrande/winogrande_xl": 6}
@@ -178,12 +179,12 @@ def test_mirror_layout_and_hub_arguments(tmp_path, monkeypatch, registered):
 
 def test_bad_table_rows_name_file_and_line(tmp_path):
     header = ",".join(xeval.COLUMNS)
-    good = "xcopa,cambridgeltl/xcopa,{lang},,super_glue,copa,et it,validation:100,,,"
+    good = "xcopa,cambridgeltl/xcopa,{lang},,super_glue,copa,et it,validation:100,,,,"
     path = tmp_path / "xeval.csv"
     path.write_text(f"{header}\n{good}\n{good.replace('super_glue,copa', 'super_glue,nope')}\n")
     with pytest.raises(CatalogError, match=r"xeval.csv:3: promptsource has no templates for super_glue/nope"):
         xeval.read_benchmarks(str(path))
-    path.write_text(f"{header}\n{good.replace('validation:100,', 'validation:100,fr=3')}\n")
+    path.write_text(f"{header}\n{good.replace('validation:100,,', 'validation:100,,fr=3')}\n")
     with pytest.raises(CatalogError, match=r"xeval.csv:2: split_sizes names language 'fr'"):
         xeval.read_benchmarks(str(path))
     path.write_text(f"{header}\n{good}\n{good}\n")

@@ -88,9 +88,10 @@ def _registered_mixture_tasks(mixture: str) -> Optional[Tuple[str, ...]]:
     import multilingual_t0.tasks  # noqa: F401  registers
 
     try:
-        return tuple(t.name for t in seqio.get_mixture_or_task(mixture).tasks)
+        found = seqio.get_mixture_or_task(mixture)
     except ValueError:
         return None
+    return tuple(t.name for t in found.tasks) if isinstance(found, seqio.Mixture) else (found.name,)
 
 
 def trained_clusters(mixture: str) -> Dict[str, Tuple[str, ...]]:

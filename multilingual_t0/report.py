@@ -572,7 +572,7 @@ def figure(report: Report):
                        rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    fig.legend(loc="outside lower center", fontsize=8, ncol=4, frameon=False)
     fig.suptitle(TITLE, fontsize=11)
     return fig
 

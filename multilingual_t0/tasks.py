@@ -9,9 +9,12 @@ Registered:
   datasets), `mt5_d4_score_eval`, `mt5_bias_fairness_eval`, `mt5_bias_fairness_score_eval`.
 * mT5 LM adaptation (lm_adapt.py): `mt5_lm_adapt.<lang>` for the 107 mC4 splits and the mixture
   `mt5_lm_adapt` (p(L) ∝ pages^0.3);
-* zero-shot evaluation (xeval.py, data/xeval.csv): `<benchmark>.<lang>_<template>_score_eval` for XNLI,
-  XCOPA, XStoryCloze, XWinograd (English prompts on every language), mixtures `mt5_<benchmark>_score_eval`,
-  `mt5_xeval_score_eval` (all four) and `mt5_t0_heldout_score_eval` (every template of T0's held-out sets).
+* zero-shot evaluation (xeval.py, data/xeval.csv, data/paper_prompts.csv): `<benchmark>.<lang>_<template>_score_eval`
+  for XNLI, XCOPA, XStoryCloze, XWinograd (English prompts on every language); mixtures with the mT0 paper's
+  5 prompts and languages `mt5_<benchmark>_score_eval`, `mt5_xeval_score_eval` (all four) and
+  `mt5_mt0_heldout_score_eval` (English: ANLI, CB, RTE, COPA, StoryCloze, WinoGrande); every template:
+  `mt5_<benchmark>_all_prompts_score_eval`, `mt5_xeval_all_prompts_score_eval`,
+  `mt5_mt0_heldout_all_prompts_score_eval`; and `mt5_t0_heldout_score_eval` (every template of T0's held-out sets).
 
 No network, no file writes, no output, no randomness; data is needed only when a dataset is built.
 Importing twice (or calling `register()` again) changes nothing.

@@ -14,7 +14,8 @@ from multilingual_t0.errors import CatalogError, UnknownNameError
 
 # The paper's prompts, as literals (xmtf plotstables/figure_notebooks/generalization.ipynb), so a wrong table fails.
 NLI = {"guaranteed/possible/impossible", "MNLI crowdsource", "GPT-3 style", "justified in saying", "can we infer"}
-COPA = {"best_option", "C1 or C2? premise, so/because\u2026", "i_am_hesitating", "cause_effect", "plausible_alternatives"}
+COPA = {"best_option", "C1 or C2? premise, so/because\u2026", "i_am_hesitating", "cause_effect",
+        "plausible_alternatives"}
 STORY = {"Story Continuation and Options", "Answer Given options", "Novel Correct Ending", "Generate Ending",
          "Choose Story Ending"}
 WINO = {"underscore refer to", "Replace", "stand for", "does underscore refer to", "True or False"}
@@ -51,7 +52,8 @@ def test_paper_mixtures_hold_exactly_the_papers_prompts_and_languages(registered
     assert len(_members("mt5_mt0_heldout_all_prompts_score_eval")) == 94  # 45 ANLI + 15 CB + 10 RTE + 12 + 6 + 6
     for name in heldout:
         assert "validation" in seqio.get_mixture_or_task(name).splits
-    assert len(_members("mt5_xeval_all_prompts_score_eval")) == 459 and len(_members("mt5_t0_heldout_score_eval")) == 122
+    assert len(_members("mt5_xeval_all_prompts_score_eval")) == 459
+    assert len(_members("mt5_t0_heldout_score_eval")) == 122
 
 
 def test_paper_prompt_table_rejects_unknown_templates(tmp_path):

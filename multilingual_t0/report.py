@@ -15,7 +15,7 @@ keeps only those, and every report notes where a dataset's prompts or languages 
 References: a CSV (dataset,language,accuracy), or a model of the paper (`mt0-13b`, `mt0-13b-p3`, ...) from
 `data/paper_results.csv` (the xmtf repository's per-language medians). `trained_on` (a training mixture)
 marks each dataset whose task cluster the mixture trained on as not zero-shot (contamination.py).
-All file access goes through `_open` and `_glob`.
+Files are touched only by the small functions under "file access" (`_open`, `_glob`, ...).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Report:
                 "not_zero_shot": {d: list(t) for d, t in self.not_zero_shot.items()}}
 
 
-# ---- file access (the only functions here that touch files) ----
+# ---- file access: the only functions here that touch files (to route through fileio for gs://) ----
 
 def _open(path: str, mode: str = "r"):
     """Opens a file: text modes UTF-8 without newline translation (csv needs that), or binary ("wb")."""
@@ -113,6 +113,14 @@ def _glob(pattern: str) -> List[str]:
 
 def _is_file(path: str) -> bool:
     return os.path.isfile(path)
+
+
+def _is_dir(path: str) -> bool:
+    return os.path.isdir(path)
+
+
+def _make_dir(path: str) -> None:
+    os.makedirs(path, exist_ok=True)
 
 
 # ---- which dataset, language and prompt a task is ----
@@ -144,7 +152,7 @@ def identify(task: str, index: Optional[Dict[str, Tuple[str, str, str]]] = None)
 def results_dir(path: str) -> str:
     """The directory holding the JSON logs: `<path>/inference_eval` when present, else `path`."""
     sub = os.path.join(path, "inference_eval")
-    return sub if os.path.isdir(sub) else path
+    return sub if _is_dir(sub) else path
 
 
 def _read_jsonl(path: str) -> Iterable[dict]:
@@ -585,7 +593,7 @@ def plot(report: Report, path: str) -> str:
 
 def write_report(report: Report, out_dir: str) -> Dict[str, str]:
     """report.md, prompts.csv, summary.csv and accuracy.png in out_dir (created)."""
-    os.makedirs(out_dir, exist_ok=True)
+    _make_dir(out_dir)
     md = os.path.join(out_dir, "report.md")
     with _open(md, "w") as f:
         f.write(to_markdown(report))

@@ -7,6 +7,8 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
+import tempfile
 
 import pytest
 
@@ -19,12 +21,15 @@ FULL_ENV = {"MODEL_DIR": "gs://b/mt0/xxl", "TFDS_DATA_DIR": "gs://b/tfds", "T5X_
             "CHECKPOINT_PATH": "gs://b/mt0/xxl/checkpoint_1125000", "EVAL_OUTPUT_DIR": "gs://b/eval",
             "INFER_OUTPUT_DIR": "gs://b/infer", "CACHE_DIR": "/tmp/unused_cache",
             "TASKS": "super_glue_rte_GPT_3_style", "TPU_NAME": "mt0-v4-256", "ZONE": "us-central2-b"}
-UNSET = set(FULL_ENV) | {"RUN_GIN", "MODEL_SIZE", "PARTITIONING", "PROJECT", "PYTHON"}
+UNSET = set(FULL_ENV) | {"RUN_GIN", "MODEL_SIZE", "PARTITIONING", "PROJECT", "START_CHECKPOINT"}
 
 
 def run(script, *args, **env):
+    """The script as a user runs it, from a directory that is not the checkout, with the interpreter
+    running these tests (PYTHON): without it the scripts would take <checkout>/.venv or python3."""
     base = {k: v for k, v in os.environ.items() if k not in UNSET}
-    return subprocess.run([os.path.join(REPO, "scripts", script), *args], env={**base, **env},
+    return subprocess.run([os.path.join(REPO, "scripts", script), *args],
+                          env={**base, "PYTHON": sys.executable, **env}, cwd=tempfile.gettempdir(),
                           capture_output=True, text=True, timeout=300)
 
 
@@ -164,17 +169,47 @@ def test_cache_unknown_task_suggests(registered):
         launch.commands("cache", {**FULL_ENV, "TASKS": "super_glue_rte_GPT_3_styl"}, [])
 
 
-def test_cache_tasks_caches_and_seqio_reads_it_back(tmp_path, registered):
-    """The DirectRunner writes the task; seqio (use_cached=True) then yields the same examples."""
+@pytest.mark.parametrize("args", [
+    ["super_glue_rte_GPT_3_style", "--out", "/tmp/c", "--dry-run", "--", "--min_shards=1",
+     "--pipeline_options=--runner=DataflowRunner,--project=p"],
+    ["--out", "/tmp/c", "super_glue_rte_GPT_3_style", "--dry-run", "--", "--min_shards=1",
+     "--pipeline_options=--runner=DataflowRunner,--project=p"],
+    ["super_glue_rte_GPT_3_style", "--dry-run", "--out", "/tmp/c", "--min_shards=1",
+     "--pipeline_options=--runner=DataflowRunner,--project=p"],
+], ids=["names-first", "out-first", "no-separator"])
+def test_mt0_cache_passes_flags_to_cache_tasks_main(capsys, registered, args):
+    from multilingual_t0.cli import main
+
+    assert main(["cache", *args]) == 0
+    argv = shlex.split(capsys.readouterr().out)
+    assert "--tasks=super_glue_rte_GPT_3_style" in argv and "--output_cache_dir=/tmp/c" in argv
+    assert argv[-2:] == ["--min_shards=1", "--pipeline_options=--runner=DataflowRunner,--project=p"]
+    assert "--pipeline_options=--runner=BundleBasedDirectRunner" not in argv  # the user's runner wins
+
+
+def test_other_commands_still_refuse_unknown_flags(capsys):
+    from multilingual_t0.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["list", "--min_shards=1"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --min_shards=1" in capsys.readouterr().err
+
+
+def test_mt0_cache_caches_and_seqio_reads_it_back(tmp_path, registered):
+    """`mt0 cache NAME --out DIR -- --min_shards=2` runs cache_tasks_main with Beam's DirectRunner: the
+    flag reaches it (two shards per split) and seqio (use_cached=True) yields the same examples."""
     pytest.importorskip("apache_beam", reason="apache-beam not installed (pip install -r requirements-cache.txt)")
     import seqio
 
     task_name = "super_glue_rte_GPT_3_style"
-    # The command cache_tasks.sh runs (its dry run is the same code), minus a second TF start-up.
-    (argv, _), = launch.commands("cache", {"CACHE_DIR": str(tmp_path), "TASKS": task_name}, ["--min_shards=1"])
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": REPO})
+    result = subprocess.run([sys.executable, "-m", "multilingual_t0", "cache", task_name, "--out", str(tmp_path),
+                             "--source", "samples", "--", "--min_shards=2"],
+                            capture_output=True, text=True, timeout=300, cwd=tempfile.gettempdir(),
+                            env={**os.environ, "PYTHONPATH": REPO})
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / task_name / "COMPLETED").exists()
+    shards = sorted(p.name for p in (tmp_path / task_name).glob("validation.tfrecord-*"))
+    assert shards == ["validation.tfrecord-00000-of-00002", "validation.tfrecord-00001-of-00002"]
 
     lengths = {"inputs": 256, "targets": 256}
 

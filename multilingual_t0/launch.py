@@ -22,7 +22,12 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL_SIZES = ("small", "base", "large", "xl", "xxl")
+# mT5 as released by its authors (Mesh TF; T5X converts it on restore), at its 1,000,000 pretraining steps.
 MT5_CHECKPOINT = "gs://t5-data/pretrained_models/mt5/{size}/model.ckpt-1000000"
+MT5_STEP = 1_000_000
+START_CHOICES = ("mt5", "mt5_lm_adapted", "none")
+# The original run's fine-tuning length (configs/runs/mt0_finetune.gin: TRAIN_STEPS 1,125,000 from mT5).
+DEFAULT_FINETUNE_STEPS = 125_000
 EXIT_USAGE = 2
 
 # What each setting is, for the messages a missing one produces. Order = order printed.
@@ -42,6 +47,11 @@ SETTINGS: Dict[str, Tuple[str, str]] = {
     "TPU_NAME": ("the TPU VM (slice) name, as in `gcloud compute tpus tpu-vm list`", "mt0-v4-256"),
     "ZONE": ("the TPU VM's zone", "us-central2-b"),
     "PROJECT": ("the Google Cloud project (gcloud's default if unset)", "my-project"),
+    "START_CHECKPOINT": ("where fine-tuning starts: mt5 (mT5 at 1,000,000 steps, as mT0; default), mt5_lm_adapted "
+                         "(T5X's released LM-adapted mT5 at 1,100,000), none (from scratch), or a checkpoint path "
+                         "ending in checkpoint_<step> (e.g. lm_adapt.sh's output)", "mt5_lm_adapted"),
+    "FINETUNE_STEPS": ("fine-tuning steps after the starting checkpoint's own (default 125,000, the original "
+                       "run's): TRAIN_STEPS = start step + FINETUNE_STEPS", "30000"),
     "MODEL_SIZE": ("mT5 size: one of " + ", ".join(MODEL_SIZES) + " (default xxl)", "xl"),
     "RUN_GIN": ("run config in configs/runs/ (first_run.sh: mt0_finetune or mt0_paper)", "mt0_paper"),
     "PARTITIONING": ("TPU preset in configs/partitioning/ (v3_256, v4_128, v4_256)", "v4_256"),
@@ -61,10 +71,11 @@ class Job:
     env_macros: Tuple[str, ...] = ()  # settings passed as --gin.NAME='value'
 
 
+_START = ("START_CHECKPOINT", "FINETUNE_STEPS")
 _TRAIN_OPTIONAL = ("MODEL_SIZE", "PARTITIONING", "CACHE_DIR", "MT0_VOCAB", "MT0_DATA_SOURCE", "MT0_DATA_DIR")
 _RUN_OPTIONAL = ("MODEL_SIZE", "PARTITIONING", "TFDS_DATA_DIR", "MT0_VOCAB", "MT0_DATA_SOURCE", "MT0_DATA_DIR")
 JOBS: Dict[str, Job] = {
-    "train": Job("first_run.sh", ("MODEL_DIR", "TFDS_DATA_DIR", "T5X_DIR"), ("RUN_GIN",) + _TRAIN_OPTIONAL,
+    "train": Job("first_run.sh", ("MODEL_DIR", "TFDS_DATA_DIR", "T5X_DIR"), ("RUN_GIN",) + _START + _TRAIN_OPTIONAL,
                  "train", "mt0_finetune", ("MODEL_DIR",)),
     "lm_adapt": Job("lm_adapt.sh", ("MODEL_DIR", "TFDS_DATA_DIR", "T5X_DIR"), _TRAIN_OPTIONAL,
                     "train", "lm_adapt", ("MODEL_DIR",)),
@@ -161,13 +172,45 @@ def t5x_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> List[
         preset = _choice(env, "PARTITIONING", _configs("partitioning"), "")
         argv.append(f"--gin_file=configs/partitioning/{preset}.gin")
     argv += [f"--gin.{name}={gin_string(settings[name])}" for name in job.env_macros]
-    if job.binary == "train" and size != "xxl":
+    if "START_CHECKPOINT" in job.optional:
+        path, step = start_checkpoint(env, size)
+        finetune_steps = _positive_int(env, "FINETUNE_STEPS", DEFAULT_FINETUNE_STEPS)
+        argv += [f"--gin.INITIAL_CHECKPOINT_PATH={gin_string(path) if path else None}",
+                 f"--gin.TRAIN_STEPS={step + finetune_steps}"]
+    elif job.binary == "train" and size != "xxl":
         argv.append(f"--gin.INITIAL_CHECKPOINT_PATH={gin_string(MT5_CHECKPOINT.format(size=size))}")
     if env.get("TFDS_DATA_DIR"):
         argv.append(f"--tfds_data_dir={env['TFDS_DATA_DIR']}")
     if job.binary == "train" and env.get("CACHE_DIR"):
         argv += [f"--seqio_additional_cache_dirs={env['CACHE_DIR']}", "--gin.USE_CACHED_TASKS=True"]
     return argv + overrides(extra)
+
+
+def start_checkpoint(env: Mapping[str, str], size: str) -> Tuple[Optional[str], int]:
+    """(INITIAL_CHECKPOINT_PATH or None, the step it holds) for START_CHECKPOINT; TRAIN_STEPS counts from it."""
+    from multilingual_t0 import t5x_pin
+
+    choice = env.get("START_CHECKPOINT") or "mt5"
+    if choice == "mt5":
+        return MT5_CHECKPOINT.format(size=size), MT5_STEP
+    if choice == "mt5_lm_adapted":
+        return t5x_pin.MT5_LM_ADAPTED_CHECKPOINT.format(size=size), t5x_pin.MT5_LM_ADAPTED_STEP
+    if choice == "none":
+        return None, 0
+    match = re.search(r"(?:checkpoint_|model\.ckpt-)(\d+)/*$", choice)
+    if not match:
+        raise ValueError(f"START_CHECKPOINT={choice!r} is not one of {', '.join(START_CHOICES)} nor a checkpoint "
+                         "path ending in checkpoint_<step> (T5X) or model.ckpt-<step> (Mesh TF): its step is "
+                         "needed to count TRAIN_STEPS. E.g. START_CHECKPOINT=gs://my-bucket/mt5_lm_adapt/xxl/"
+                         "checkpoint_1100000")
+    return choice.rstrip("/"), int(match.group(1))
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = (env.get(name) or str(default)).replace("_", "")
+    if not value.isdigit() or int(value) <= 0:
+        raise ValueError(f"{name}={env.get(name)!r} is not a positive whole number of steps, e.g. {name}=30000.")
+    return int(value)
 
 
 def expand_tasks(names: Sequence[str]) -> List[str]:

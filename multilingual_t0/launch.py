@@ -20,6 +20,8 @@ import subprocess
 import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from multilingual_t0 import t5x_pin
+
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL_SIZES = ("small", "base", "large", "xl", "xxl")
 # mT5 as released by its authors (Mesh TF; T5X converts it on restore), at its 1,000,000 pretraining steps.
@@ -47,6 +49,8 @@ SETTINGS: Dict[str, Tuple[str, str]] = {
     "TPU_NAME": ("the TPU VM (slice) name, as in `gcloud compute tpus tpu-vm list`", "mt0-v4-256"),
     "ZONE": ("the TPU VM's zone", "us-central2-b"),
     "PROJECT": ("the Google Cloud project (gcloud's default if unset)", "my-project"),
+    "T5X_COMMIT": ("the T5X commit (or tag/branch) setup_tpu_vm.sh checks out; default the one the package is "
+                   "checked against (multilingual_t0/t5x_pin.py)", "cc342d419ec3e3e9c4bf1df33c82330cafdc1e16"),
     "START_CHECKPOINT": ("where fine-tuning starts: mt5 (mT5 at 1,000,000 steps, as mT0; default), mt5_lm_adapted "
                          "(T5X's released LM-adapted mT5 at 1,100,000), none (from scratch), or a checkpoint path "
                          "ending in checkpoint_<step> (e.g. lm_adapt.sh's output)", "mt5_lm_adapted"),
@@ -85,13 +89,12 @@ JOBS: Dict[str, Job] = {
                  "infer", "infer", ("CHECKPOINT_PATH", "INFER_OUTPUT_DIR")),
     "cache": Job("cache_tasks.sh", ("CACHE_DIR",), ("TASKS", "TFDS_DATA_DIR", "MT0_VOCAB", "MT0_DATA_SOURCE",
                                                       "MT0_DATA_DIR")),
-    "setup_tpu_vm": Job("setup_tpu_vm.sh", ("TPU_NAME", "ZONE"), ("PROJECT",)),
+    "setup_tpu_vm": Job("setup_tpu_vm.sh", ("TPU_NAME", "ZONE"), ("PROJECT", "T5X_COMMIT")),
 }
 DEFAULT_CACHE_TASKS = "mt5_d4_gpt_sglue_train"
 # Beam's in-process DirectRunner. Plain "DirectRunner" first tries the Prism runner, which recent Beam
 # downloads from GitHub at run time; this name skips that, so local caching stays offline.
 LOCAL_BEAM_RUNNER = "BundleBasedDirectRunner"
-T5X_GIT = "https://github.com/google-research/t5x"
 LIBTPU_RELEASES = "https://storage.googleapis.com/jax-releases/libtpu_releases.html"
 REMOTE_REPO = "multilingual_t0"  # under the worker's home directory
 
@@ -188,8 +191,6 @@ def t5x_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> List[
 
 def start_checkpoint(env: Mapping[str, str], size: str) -> Tuple[Optional[str], int]:
     """(INITIAL_CHECKPOINT_PATH or None, the step it holds) for START_CHECKPOINT; TRAIN_STEPS counts from it."""
-    from multilingual_t0 import t5x_pin
-
     choice = env.get("START_CHECKPOINT") or "mt5"
     if choice == "mt5":
         return MT5_CHECKPOINT.format(size=size), MT5_STEP
@@ -240,18 +241,22 @@ def cache_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> Lis
     return argv + passed
 
 
-def remote_setup_script(jax_version: str) -> str:
-    """What every TPU VM worker runs: Python 3.11, this package's pinned venv, T5X, jax[tpu]."""
+def remote_setup_script(jax_version: str, t5x_commit: str) -> str:
+    """What every TPU VM worker runs: Python 3.11, this package's pinned venv, T5X at `t5x_commit`
+    and the packages it needs (repository ones --no-deps at pinned commits), jax[tpu]."""
     return " && ".join([
         "set -eu",
         "sudo apt-get update -qq",
         "sudo apt-get install -y -qq python3.11 python3.11-venv git make",
         f"mkdir -p ~/{REMOTE_REPO}",
         f"tar -xzf ~/{REMOTE_REPO}.tgz -C ~/{REMOTE_REPO}",
-        f"(test -d ~/t5x || git clone --depth 1 {T5X_GIT} ~/t5x)",
+        f"(test -d ~/t5x || git clone --quiet {t5x_pin.T5X_GIT} ~/t5x)",
+        f"git -C ~/t5x fetch --quiet origin {t5x_commit}",  # a commit, tag or branch; works on shallow clones
+        "git -C ~/t5x checkout --quiet FETCH_HEAD",
         f"cd ~/{REMOTE_REPO}",
         "make install PYTHON=python3.11",
         ".venv/bin/pip install --quiet -r requirements-t5x.txt",
+        ".venv/bin/pip install --quiet --no-deps -r requirements-t5x-nodeps.txt",
         ".venv/bin/pip install --quiet --no-deps -e ~/t5x",
         f".venv/bin/pip install --quiet 'jax[tpu]=={jax_version}' -f {LIBTPU_RELEASES}",
     ])
@@ -263,11 +268,14 @@ def setup_tpu_vm_commands(job: Job, env: Mapping[str, str], extra: Sequence[str]
     where = ["--zone", settings["ZONE"], "--worker=all"] + (["--project", env["PROJECT"]] if env.get("PROJECT") else [])
     archive = os.path.join("/tmp", f"{REMOTE_REPO}.tgz")
     jax_version = _pinned("jax")
+    t5x_commit = env.get("T5X_COMMIT") or t5x_pin.T5X_COMMIT
+    if not re.fullmatch(r"[\w][\w./-]*", t5x_commit):  # it goes into a remote shell command
+        raise ValueError(f"T5X_COMMIT={t5x_commit!r} is not a git commit, tag or branch name.")
     return [
         ["tar", "-czf", archive, "--exclude=.venv", "--exclude=.cache", "--exclude=.git", "-C", REPO_DIR, "."],
         ["gcloud", "compute", "tpus", "tpu-vm", "scp", archive, f"{settings['TPU_NAME']}:~/"] + where + list(extra),
         ["gcloud", "compute", "tpus", "tpu-vm", "ssh", settings["TPU_NAME"]] + where + list(extra)
-        + [f"--command={remote_setup_script(jax_version)}"],
+        + [f"--command={remote_setup_script(jax_version, t5x_commit)}"],
     ]
 
 

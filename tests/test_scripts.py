@@ -4,6 +4,7 @@ message; cache_tasks.sh caches a sample task with Beam's DirectRunner and SeqIO 
 import glob
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import warnings
 
 import pytest
 
-from multilingual_t0 import launch
+from multilingual_t0 import launch, t5x_pin
 
 REPO = launch.REPO_DIR
 SCRIPTS = sorted(glob.glob(os.path.join(REPO, "scripts", "*.sh")))
@@ -22,7 +23,7 @@ FULL_ENV = {"MODEL_DIR": "gs://b/mt0/xxl", "TFDS_DATA_DIR": "gs://b/tfds", "T5X_
             "CHECKPOINT_PATH": "gs://b/mt0/xxl/checkpoint_1125000", "EVAL_OUTPUT_DIR": "gs://b/eval",
             "INFER_OUTPUT_DIR": "gs://b/infer", "CACHE_DIR": "/tmp/unused_cache",
             "TASKS": "super_glue_rte_GPT_3_style", "TPU_NAME": "mt0-v4-256", "ZONE": "us-central2-b"}
-UNSET = set(FULL_ENV) | {"RUN_GIN", "MODEL_SIZE", "PARTITIONING", "PROJECT", "START_CHECKPOINT"}
+UNSET = set(FULL_ENV) | {"RUN_GIN", "MODEL_SIZE", "PARTITIONING", "PROJECT", "START_CHECKPOINT", "T5X_COMMIT"}
 
 
 def run(script, *args, **env):
@@ -162,10 +163,52 @@ def test_setup_tpu_vm_dry_run():
     assert scp[:5] == ["gcloud", "compute", "tpus", "tpu-vm", "scp"] and "--worker=all" in scp
     assert ssh[:6] == ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "mt0-v4-256"]
     assert "--worker=all" in ssh and "--internal-ip" in ssh and "us-central2-b" in ssh
-    remote = [a for a in ssh if a.startswith("--command=")][0]
-    assert "git clone --depth 1 https://github.com/google-research/t5x ~/t5x" in remote
-    assert f"'jax[tpu]=={launch._pinned('jax')}'" in remote and "make install" in remote
-    assert "pip install --quiet --no-deps -e ~/t5x" in remote
+    steps = [a for a in ssh if a.startswith("--command=")][0][len("--command="):].split(" && ")
+    assert "(test -d ~/t5x || git clone --quiet https://github.com/google-research/t5x ~/t5x)" in steps
+    # T5X at the commit the package is checked against, then its packages: repository ones --no-deps.
+    fetch = steps.index(f"git -C ~/t5x fetch --quiet origin {t5x_pin.T5X_COMMIT}")
+    assert steps[fetch + 1] == "git -C ~/t5x checkout --quiet FETCH_HEAD"
+    assert steps.index("make install PYTHON=python3.11") < steps.index(
+        ".venv/bin/pip install --quiet -r requirements-t5x.txt") < steps.index(
+        ".venv/bin/pip install --quiet --no-deps -r requirements-t5x-nodeps.txt") < steps.index(
+        ".venv/bin/pip install --quiet --no-deps -e ~/t5x")
+    assert [s for s in steps if "pip install" in s and "--no-deps" not in s] == [
+        ".venv/bin/pip install --quiet -r requirements-t5x.txt",
+        f".venv/bin/pip install --quiet 'jax[tpu]=={launch._pinned('jax')}' -f {launch.LIBTPU_RELEASES}"]
+    assert "T5X_COMMIT=(unset)" in result.stderr
+
+
+def test_setup_tpu_vm_t5x_commit_setting():
+    result = run("setup_tpu_vm.sh", "--dry-run", T5X_COMMIT="v0.2.0", **FULL_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "git -C ~/t5x fetch --quiet origin v0.2.0 && git -C ~/t5x checkout --quiet FETCH_HEAD" in result.stdout
+    bad = run("setup_tpu_vm.sh", "--dry-run", T5X_COMMIT="main; rm -rf ~", **FULL_ENV)
+    assert bad.returncode == 2 and "T5X_COMMIT='main; rm -rf ~' is not a git commit" in bad.stderr
+
+
+def _requirements(name):
+    with open(os.path.join(REPO, name)) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def _project(requirement):
+    return re.split(r"[\s\[=<>@~!]", requirement, 1)[0].lower().replace("_", "-")
+
+
+def test_t5x_requirements_cannot_replace_our_pins():
+    """requirements-t5x.txt: PyPI packages at exact versions, none of them one requirements.txt or
+    requirements-nodeps.txt pins. requirements-t5x-nodeps.txt: repositories at full commit hashes (the
+    setup installs it --no-deps). `pip install --dry-run --report` of the first changed no pinned
+    version (README); this test keeps the files in the shape that makes that hold."""
+    ours = {_project(r) for r in _requirements("requirements.txt") + _requirements("requirements-nodeps.txt")}
+    pypi = _requirements("requirements-t5x.txt")
+    assert pypi and all(re.fullmatch(r"[\w.-]+==[\w.]+", r) for r in pypi), pypi
+    assert not {_project(r) for r in pypi} & ours
+    repos = _requirements("requirements-t5x-nodeps.txt")
+    assert {_project(r) for r in repos} == {"airio", "jestimator"}
+    for r in repos:
+        assert re.fullmatch(r"[\w-]+ @ git\+https://github\.com/[\w.-]+/[\w.-]+@[0-9a-f]{40}", r), r
+    assert not {_project(r) for r in repos} & ours
 
 
 def test_cache_dry_run_expands_mixtures(registered):

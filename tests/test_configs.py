@@ -270,13 +270,15 @@ def test_original_recipe(t5x_tree):
 def test_training_runs_no_evaluation_by_default(t5x_tree, run_gin):
     """T5X's finetune.gin evaluates every task of the mixture at each EVAL_PERIOD; ours turns both off."""
     stack = _stack(t5x_tree, "train", {"RUN_GIN": run_gin})
-    assert stack.value("train_script.train", "train_eval_dataset_cfg") is None
+    assert stack.value("train_script.train", "train_eval_dataset_cfg") == Macro("TRAIN_EVAL_DATASET_CFG")
+    assert stack.macros["TRAIN_EVAL_DATASET_CFG"] is None
     assert stack.value("train_script.train", "infer_eval_dataset_cfg") is None
-    # The README's way to turn the teacher-forced eval on, for a small mixture:
+    # The README's way to turn the teacher-forced eval on, for a small mixture (run for real with T5X
+    # in test_tiny_t5x_train_then_score):
     on = _stack(t5x_tree, "train", {"RUN_GIN": run_gin}, [
-        "train_script.train.train_eval_dataset_cfg=@train_eval/utils.DatasetConfig()",
+        "TRAIN_EVAL_DATASET_CFG=@train_eval/utils.DatasetConfig()",
         "train_eval/utils.DatasetConfig.mixture_or_task_name='mt5_sglue_train'"])
-    assert on.value("train_script.train", "train_eval_dataset_cfg") == Reference("train_eval/utils.DatasetConfig", True)
+    assert on.macros["TRAIN_EVAL_DATASET_CFG"] == Reference("train_eval/utils.DatasetConfig", True)
     assert on.value("utils.DatasetConfig", "mixture_or_task_name", "train_eval") == "mt5_sglue_train"
 
 
@@ -366,7 +368,7 @@ def _named_in_configs_and_scripts():
         with open(path) as f:
             names |= set(re.findall(r"\b(mt5_\w+|super_glue_\w+)", f.read()))
     names |= set(launch.DEFAULT_CACHE_TASKS.split(","))
-    return sorted(names)
+    return sorted(names - set(launch.START_CHOICES))  # START_CHECKPOINT=mt5_lm_adapted names a checkpoint
 
 
 @pytest.mark.parametrize("name", _named_in_configs_and_scripts())
@@ -396,10 +398,14 @@ def test_tiny_t5x_train_then_score(tmp_path, vocab_path):
     train = subprocess.run(
         [os.path.join(REPO, "scripts/first_run.sh"), *common, "TRAIN_STEPS=3", "BATCH_SIZE=4",
          "MIXTURE_OR_TASK_NAME='super_glue_rte_GPT_3_style'", "EVAL_STEPS=1",
-         "EVAL_PERIOD=3", "utils.SaveCheckpointConfig.period=3"],
+         "EVAL_PERIOD=3", "utils.SaveCheckpointConfig.period=3",
+         # The README's way to turn evaluation during training back on (mt0_finetune.gin turns it off).
+         "TRAIN_EVAL_DATASET_CFG=@train_eval/utils.DatasetConfig()",
+         "train_eval/utils.DatasetConfig.mixture_or_task_name='super_glue_rte_GPT_3_style'"],
         env=env, capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, train.stderr[-3000:]
     assert (tmp_path / "model" / "checkpoint_3").is_dir()
+    assert (tmp_path / "model" / "training_eval" / "super_glue_rte_GPT_3_style").is_dir()
     score = subprocess.run(
         [os.path.join(REPO, "scripts/eval.sh"), *common,
          "MIXTURE_OR_TASK_NAME='super_glue_rte_GPT_3_style_score_eval'"],

@@ -28,6 +28,8 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from gin import config_parser  # noqa: E402
+
 from multilingual_t0 import gin_macros, t5x_pin  # noqa: E402
 
 COLUMNS = ("file", "name", "kind", "value")
@@ -72,11 +74,11 @@ def gin_rows(t5x_dir: str) -> list:
             rel = os.path.relpath(path, t5x_dir)
             macros = {}
             with open(path, encoding="utf-8") as f:
-                parser = gin_macros.config_parser.ConfigParser(f, gin_macros._Delegate())
+                parser = config_parser.ConfigParser(f, gin_macros._Delegate())
                 for st in parser:
-                    if isinstance(st, gin_macros.config_parser.IncludeStatement):
+                    if isinstance(st, config_parser.IncludeStatement):
                         rows.append((rel, st.filename, "include", ""))
-                    elif (isinstance(st, gin_macros.config_parser.BindingStatement)
+                    elif (isinstance(st, config_parser.BindingStatement)
                           and not st.arg_name and not st.scope):
                         macros[st.selector] = gin_macros.to_gin(st.value)  # the last binding wins, as in gin
             rows += [(rel, name, "macro", value) for name, value in macros.items()]

@@ -16,10 +16,8 @@ $(STAMP): requirements.txt requirements-nodeps.txt requirements-cache.txt setup.
 	$(PIP) install --quiet -r requirements.txt
 	$(PIP) install --quiet --no-deps --ignore-requires-python -r requirements-nodeps.txt
 	$(PIP) install --quiet --no-deps -e .
-	# Beam for scripts/cache_tasks.sh and `mt0 cache`; shellcheck lints scripts/ in the tests (apt needs root).
+	# Beam for scripts/cache_tasks.sh and `mt0 cache`.
 	$(PIP) install --quiet -r requirements-cache.txt
-	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck) \
-		|| echo 'shellcheck not installed: its tests will skip'
 	touch $(STAMP)
 
 demo: install

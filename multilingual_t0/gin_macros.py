@@ -133,3 +133,18 @@ def from_command(argv: Sequence[str], default_search_paths: Sequence[str] = ()) 
         elif arg.startswith("--gin_bindings="):
             binds.append(arg.split("=", 1)[1])
     return files, paths + list(default_search_paths), binds
+
+
+def to_gin(value: Any) -> str:
+    """A parsed value written back as gin text (`%MACRO`, `@name()`, Python literals)."""
+    if isinstance(value, Macro):
+        return f"%{value.name}"
+    if isinstance(value, Reference):
+        return f"@{value.name}()" if value.evaluate else f"@{value.name}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{to_gin(k)}: {to_gin(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(to_gin(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(to_gin(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)

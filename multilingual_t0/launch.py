@@ -20,9 +20,16 @@ import subprocess
 import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from multilingual_t0 import t5x_pin
+
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL_SIZES = ("small", "base", "large", "xl", "xxl")
+# mT5 as released by its authors (Mesh TF; T5X converts it on restore), at its 1,000,000 pretraining steps.
 MT5_CHECKPOINT = "gs://t5-data/pretrained_models/mt5/{size}/model.ckpt-1000000"
+MT5_STEP = 1_000_000
+START_CHOICES = ("mt5", "mt5_lm_adapted", "none")
+# The original run's fine-tuning length (configs/runs/mt0_finetune.gin: TRAIN_STEPS 1,125,000 from mT5).
+DEFAULT_FINETUNE_STEPS = 125_000
 EXIT_USAGE = 2
 
 # What each setting is, for the messages a missing one produces. Order = order printed.
@@ -42,6 +49,13 @@ SETTINGS: Dict[str, Tuple[str, str]] = {
     "TPU_NAME": ("the TPU VM (slice) name, as in `gcloud compute tpus tpu-vm list`", "mt0-v4-256"),
     "ZONE": ("the TPU VM's zone", "us-central2-b"),
     "PROJECT": ("the Google Cloud project (gcloud's default if unset)", "my-project"),
+    "T5X_COMMIT": ("the T5X commit (or tag/branch) setup_tpu_vm.sh checks out; default the one the package is "
+                   "checked against (multilingual_t0/t5x_pin.py)", "cc342d419ec3e3e9c4bf1df33c82330cafdc1e16"),
+    "START_CHECKPOINT": ("where fine-tuning starts: mt5 (mT5 at 1,000,000 steps, as mT0; default), mt5_lm_adapted "
+                         "(T5X's released LM-adapted mT5 at 1,100,000), none (from scratch), or a checkpoint path "
+                         "ending in checkpoint_<step> (e.g. lm_adapt.sh's output)", "mt5_lm_adapted"),
+    "FINETUNE_STEPS": ("fine-tuning steps after the starting checkpoint's own (default 125,000, the original "
+                       "run's): TRAIN_STEPS = start step + FINETUNE_STEPS", "30000"),
     "MODEL_SIZE": ("mT5 size: one of " + ", ".join(MODEL_SIZES) + " (default xxl)", "xl"),
     "RUN_GIN": ("run config in configs/runs/ (first_run.sh: mt0_finetune or mt0_paper)", "mt0_paper"),
     "PARTITIONING": ("TPU preset in configs/partitioning/ (v3_256, v4_128, v4_256)", "v4_256"),
@@ -61,10 +75,11 @@ class Job:
     env_macros: Tuple[str, ...] = ()  # settings passed as --gin.NAME='value'
 
 
+_START = ("START_CHECKPOINT", "FINETUNE_STEPS")
 _TRAIN_OPTIONAL = ("MODEL_SIZE", "PARTITIONING", "CACHE_DIR", "MT0_VOCAB", "MT0_DATA_SOURCE", "MT0_DATA_DIR")
 _RUN_OPTIONAL = ("MODEL_SIZE", "PARTITIONING", "TFDS_DATA_DIR", "MT0_VOCAB", "MT0_DATA_SOURCE", "MT0_DATA_DIR")
 JOBS: Dict[str, Job] = {
-    "train": Job("first_run.sh", ("MODEL_DIR", "TFDS_DATA_DIR", "T5X_DIR"), ("RUN_GIN",) + _TRAIN_OPTIONAL,
+    "train": Job("first_run.sh", ("MODEL_DIR", "TFDS_DATA_DIR", "T5X_DIR"), ("RUN_GIN",) + _START + _TRAIN_OPTIONAL,
                  "train", "mt0_finetune", ("MODEL_DIR",)),
     "lm_adapt": Job("lm_adapt.sh", ("MODEL_DIR", "TFDS_DATA_DIR", "T5X_DIR"), _TRAIN_OPTIONAL,
                     "train", "lm_adapt", ("MODEL_DIR",)),
@@ -74,13 +89,12 @@ JOBS: Dict[str, Job] = {
                  "infer", "infer", ("CHECKPOINT_PATH", "INFER_OUTPUT_DIR")),
     "cache": Job("cache_tasks.sh", ("CACHE_DIR",), ("TASKS", "TFDS_DATA_DIR", "MT0_VOCAB", "MT0_DATA_SOURCE",
                                                       "MT0_DATA_DIR")),
-    "setup_tpu_vm": Job("setup_tpu_vm.sh", ("TPU_NAME", "ZONE"), ("PROJECT",)),
+    "setup_tpu_vm": Job("setup_tpu_vm.sh", ("TPU_NAME", "ZONE"), ("PROJECT", "T5X_COMMIT")),
 }
 DEFAULT_CACHE_TASKS = "mt5_d4_gpt_sglue_train"
 # Beam's in-process DirectRunner. Plain "DirectRunner" first tries the Prism runner, which recent Beam
 # downloads from GitHub at run time; this name skips that, so local caching stays offline.
 LOCAL_BEAM_RUNNER = "BundleBasedDirectRunner"
-T5X_GIT = "https://github.com/google-research/t5x"
 LIBTPU_RELEASES = "https://storage.googleapis.com/jax-releases/libtpu_releases.html"
 REMOTE_REPO = "multilingual_t0"  # under the worker's home directory
 
@@ -161,13 +175,43 @@ def t5x_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> List[
         preset = _choice(env, "PARTITIONING", _configs("partitioning"), "")
         argv.append(f"--gin_file=configs/partitioning/{preset}.gin")
     argv += [f"--gin.{name}={gin_string(settings[name])}" for name in job.env_macros]
-    if job.binary == "train" and size != "xxl":
+    if "START_CHECKPOINT" in job.optional:
+        path, step = start_checkpoint(env, size)
+        finetune_steps = _positive_int(env, "FINETUNE_STEPS", DEFAULT_FINETUNE_STEPS)
+        argv += [f"--gin.INITIAL_CHECKPOINT_PATH={gin_string(path) if path else None}",
+                 f"--gin.TRAIN_STEPS={step + finetune_steps}"]
+    elif job.binary == "train" and size != "xxl":
         argv.append(f"--gin.INITIAL_CHECKPOINT_PATH={gin_string(MT5_CHECKPOINT.format(size=size))}")
     if env.get("TFDS_DATA_DIR"):
         argv.append(f"--tfds_data_dir={env['TFDS_DATA_DIR']}")
     if job.binary == "train" and env.get("CACHE_DIR"):
         argv += [f"--seqio_additional_cache_dirs={env['CACHE_DIR']}", "--gin.USE_CACHED_TASKS=True"]
     return argv + overrides(extra)
+
+
+def start_checkpoint(env: Mapping[str, str], size: str) -> Tuple[Optional[str], int]:
+    """(INITIAL_CHECKPOINT_PATH or None, the step it holds) for START_CHECKPOINT; TRAIN_STEPS counts from it."""
+    choice = env.get("START_CHECKPOINT") or "mt5"
+    if choice == "mt5":
+        return MT5_CHECKPOINT.format(size=size), MT5_STEP
+    if choice == "mt5_lm_adapted":
+        return t5x_pin.MT5_LM_ADAPTED_CHECKPOINT.format(size=size), t5x_pin.MT5_LM_ADAPTED_STEP
+    if choice == "none":
+        return None, 0
+    match = re.search(r"(?:checkpoint_|model\.ckpt-)(\d+)/*$", choice)
+    if not match:
+        raise ValueError(f"START_CHECKPOINT={choice!r} is not one of {', '.join(START_CHOICES)} nor a checkpoint "
+                         "path ending in checkpoint_<step> (T5X) or model.ckpt-<step> (Mesh TF): its step is "
+                         "needed to count TRAIN_STEPS. E.g. START_CHECKPOINT=gs://my-bucket/mt5_lm_adapt/xxl/"
+                         "checkpoint_1100000")
+    return choice.rstrip("/"), int(match.group(1))
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = (env.get(name) or str(default)).replace("_", "")
+    if not value.isdigit() or int(value) <= 0:
+        raise ValueError(f"{name}={env.get(name)!r} is not a positive whole number of steps, e.g. {name}=30000.")
+    return int(value)
 
 
 def expand_tasks(names: Sequence[str]) -> List[str]:
@@ -197,18 +241,22 @@ def cache_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> Lis
     return argv + passed
 
 
-def remote_setup_script(jax_version: str) -> str:
-    """What every TPU VM worker runs: Python 3.11, this package's pinned venv, T5X, jax[tpu]."""
+def remote_setup_script(jax_version: str, t5x_commit: str) -> str:
+    """What every TPU VM worker runs: Python 3.11, this package's pinned venv, T5X at `t5x_commit`
+    and the packages it needs (repository ones --no-deps at pinned commits), jax[tpu]."""
     return " && ".join([
         "set -eu",
         "sudo apt-get update -qq",
         "sudo apt-get install -y -qq python3.11 python3.11-venv git make",
         f"mkdir -p ~/{REMOTE_REPO}",
         f"tar -xzf ~/{REMOTE_REPO}.tgz -C ~/{REMOTE_REPO}",
-        f"(test -d ~/t5x || git clone --depth 1 {T5X_GIT} ~/t5x)",
+        f"(test -d ~/t5x || git clone --quiet {t5x_pin.T5X_GIT} ~/t5x)",
+        f"git -C ~/t5x fetch --quiet origin {t5x_commit}",  # a commit, tag or branch; works on shallow clones
+        "git -C ~/t5x checkout --quiet FETCH_HEAD",
         f"cd ~/{REMOTE_REPO}",
         "make install PYTHON=python3.11",
         ".venv/bin/pip install --quiet -r requirements-t5x.txt",
+        ".venv/bin/pip install --quiet --no-deps -r requirements-t5x-nodeps.txt",
         ".venv/bin/pip install --quiet --no-deps -e ~/t5x",
         f".venv/bin/pip install --quiet 'jax[tpu]=={jax_version}' -f {LIBTPU_RELEASES}",
     ])
@@ -220,11 +268,14 @@ def setup_tpu_vm_commands(job: Job, env: Mapping[str, str], extra: Sequence[str]
     where = ["--zone", settings["ZONE"], "--worker=all"] + (["--project", env["PROJECT"]] if env.get("PROJECT") else [])
     archive = os.path.join("/tmp", f"{REMOTE_REPO}.tgz")
     jax_version = _pinned("jax")
+    t5x_commit = env.get("T5X_COMMIT") or t5x_pin.T5X_COMMIT
+    if not re.fullmatch(r"[\w][\w./-]*", t5x_commit):  # it goes into a remote shell command
+        raise ValueError(f"T5X_COMMIT={t5x_commit!r} is not a git commit, tag or branch name.")
     return [
         ["tar", "-czf", archive, "--exclude=.venv", "--exclude=.cache", "--exclude=.git", "-C", REPO_DIR, "."],
         ["gcloud", "compute", "tpus", "tpu-vm", "scp", archive, f"{settings['TPU_NAME']}:~/"] + where + list(extra),
         ["gcloud", "compute", "tpus", "tpu-vm", "ssh", settings["TPU_NAME"]] + where + list(extra)
-        + [f"--command={remote_setup_script(jax_version)}"],
+        + [f"--command={remote_setup_script(jax_version, t5x_commit)}"],
     ]
 
 

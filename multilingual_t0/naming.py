@@ -15,9 +15,14 @@ def clean(text: str) -> str:
 
 
 def task_name(dataset: str, subset: Optional[str], template: str, variant: Optional[str] = None) -> str:
-    """`{dataset}_{subset}_{template}`; a variant (ANLI round) stands where a subset would."""
-    parts = [dataset] + [p for p in (subset, variant) if p] + [template]
-    return clean("_".join(parts))
+    """`{dataset}_{subset}_{template}`, then `_{variant}` (ANLI's round) as T0's registry names them.
+
+    T0 (bigscience-workshop/t-zero, t0/seqio_tasks/tasks.py) registers ANLI as
+    `get_task_name("anli", None, template) + f"_{round}"`, e.g. `anli_GPT_3_style_r1`; keeping its form
+    lets T0's task names and per-prompt results carry over unchanged.
+    """
+    name = clean("_".join([dataset] + ([subset] if subset else []) + [template]))
+    return f"{name}_{clean(variant)}" if variant else name
 
 
 def score_eval_name(task: str) -> str:

@@ -17,6 +17,7 @@ import json
 import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from multilingual_t0 import hub_probe
 from multilingual_t0.catalog import DATA_DIR, DatasetSpec, SplitSpec
 from multilingual_t0.errors import DataNotFoundError
 
@@ -146,6 +147,7 @@ def open_hub(spec: DatasetSpec, split: SplitSpec) -> RecordStream:
     if not spec.hub_id:
         raise DataNotFoundError(what, ["no Hub copy in the catalog"],
                                 f"{spec.notes or 'download it manually'}; then set {DATA_DIR_ENV}")
+    hub_probe.require_hub(what, spec.hub_id)  # seconds, not datasets' ~25 s of retries, when offline
     import datasets  # heavy; only when the Hub is used
 
     call = (f"datasets.load_dataset({spec.hub_id!r}, name={spec.hub_config!r}, split={split.source!r}, "

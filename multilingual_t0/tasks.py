@@ -2,7 +2,7 @@
 
 Registered:
 * one task per (catalog dataset, promptsource template), named `{dataset}_{subset}_{template}`
-  (ANLI: `anli_r1_{template}` ... per round), splits as in the catalog;
+  (ANLI: `anli_{template}_r1` ... per round, as T0 names them), splits as in the catalog;
 * for every template with answer choices, its rank-classification twin `<task>_score_eval`;
 * mixtures `mt5_d4_train`, `mt5_gpt_train`, `mt5_sglue_train`, `mt5_d4_gpt_train`,
   `mt5_d4_gpt_sglue_train` (T0 rates), `mt5_d4_eval` (original-task templates of the held-out

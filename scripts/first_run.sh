@@ -13,7 +13,10 @@
 #   TFDS_DATA_DIR  (required) TensorFlow Datasets data directory (--tfds_data_dir)
 #   T5X_DIR        (required) a clone of github.com/google-research/t5x
 #   RUN_GIN        mt0_finetune (default, the original recipe) or mt0_paper (the mT0 paper's)
-#   MODEL_SIZE     small|base|large|xl|xxl (default xxl; picks the matching mT5 checkpoint)
+#   MODEL_SIZE     small|base|large|xl|xxl (default xxl; picks the matching checkpoint)
+#   START_CHECKPOINT  mt5 (default: mT5, step 1,000,000) | mt5_lm_adapted (T5X's released LM-adapted mT5,
+#                  step 1,100,000) | none (from scratch) | a path ending in checkpoint_<step>
+#   FINETUNE_STEPS steps after the start checkpoint's own (default 125,000): sets TRAIN_STEPS
 #   PARTITIONING   v3_256|v4_128|v4_256: adds configs/partitioning/$PARTITIONING.gin
 #   CACHE_DIR      read tasks cached by scripts/cache_tasks.sh (sets USE_CACHED_TASKS=True)
 #   PYTHON         interpreter (default: .venv/bin/python if present, else python3)

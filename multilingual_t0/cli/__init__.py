@@ -50,7 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     from multilingual_t0.errors import DataNotFoundError, UnknownNameError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # only a command that passes flags on (mt0 cache ... -- FLAGS) takes what argparse left
+        if not getattr(args, "takes_passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if "--" in extra:
+            extra.remove("--")  # the first one: the separator itself
+        args.passthrough = extra
     if getattr(args, "source", None):
         os.environ["MT0_DATA_SOURCE"] = args.source
     if getattr(args, "data_dir", None):

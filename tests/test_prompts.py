@@ -177,3 +177,30 @@ def test_compiled_template_matches_promptsource_on_every_template_and_sample():
             records_compared += compared_here
     assert (templates, with_choice) == (592, 103)
     assert records_compared > 5000
+
+
+_RENDER_IN_A_PROCESS = """
+import json, sys
+from promptsource.templates import Template
+from multilingual_t0.prompts import CompiledTemplate, Renderer
+renderer = Renderer("unit_task", "super_glue", "rte", "GPT-3 style", with_choices=False)
+renderer.template = Template("unit template", sys.argv[1], "test")
+renderer.compiled = CompiledTemplate(renderer.template)
+print(json.dumps([e["inputs"] for e in renderer.render_all([{"premise": str(i)} for i in range(40)], "train")]))
+"""
+
+
+def test_choice_picks_are_the_same_in_every_process():
+    """Two hosts (processes with different hash seeds) render every record the same way."""
+    import os
+    import subprocess
+    import sys
+
+    jinja = '{{ ["a", "b", "c", "d", "e", "f", "g", "h"] | choice }} {{premise}} ||| x'
+    here = [e["inputs"] for e in make_renderer(jinja).render_all([{"premise": str(i)} for i in range(40)], "train")]
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        result = subprocess.run([sys.executable, "-c", _RENDER_IN_A_PROCESS, jinja], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert json.loads(result.stdout.strip().splitlines()[-1]) == here, f"PYTHONHASHSEED={hash_seed}"

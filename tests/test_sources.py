@@ -104,3 +104,24 @@ def test_bad_source_setting(monkeypatch):
     monkeypatch.setenv("MT0_DATA_SOURCE", "ftp")
     with pytest.raises(ValueError, match="MT0_DATA_SOURCE='ftp' is not one of auto, mirror, hub, samples"):
         open_split(RTE, "train")
+
+
+def test_auto_reads_the_mirror_when_a_data_dir_is_set(registered, tmp_path, monkeypatch, no_network):
+    """The documented default: MT0_DATA_SOURCE=auto (or unset) + MT0_DATA_DIR -> the mirror, no Hub call."""
+    write_jsonl(tmp_path / "super_glue" / "rte" / "train.jsonl", RECORDS)
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    for setting in ("auto", None):
+        if setting:
+            monkeypatch.setenv("MT0_DATA_SOURCE", setting)
+        else:
+            monkeypatch.delenv("MT0_DATA_SOURCE")
+        assert list(open_split(RTE, "train")) == RECORDS
+        source = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style").source
+        assert [e["inputs"].startswith("p") for e in source.iter_examples("train")] == [True] * 6
+
+
+def test_auto_without_a_data_dir_means_the_hub(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("MT0_DATA_SOURCE", "auto")
+    monkeypatch.delenv("MT0_DATA_DIR", raising=False)
+    with pytest.raises(DataNotFoundError, match=r"super_glue/rte split 'train' \(Hugging Face Hub\)"):
+        open_split(RTE, "train")

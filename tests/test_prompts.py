@@ -104,32 +104,6 @@ def test_hyphenated_fields_reach_the_template(tmp_path, monkeypatch):
     assert [e["targets"] for e in renderer.render_all(records, "train")] == ["Quantity"]
 
 
-def test_catalog_column_renames_read_samples_in_the_hubs_field_names():
-    """The samples of every dataset with a `field_map` use the Hub copy's own names (e.g. trec's
-    `coarse_label`, qangaroo's `query`), so every sample test goes through the renames."""
-    from multilingual_t0.catalog import load_catalog
-    from multilingual_t0.sources import open_split
-
-    renamed = [spec for spec in load_catalog() if spec.field_map]
-    assert {spec.label for spec in renamed} == {"trec", "wiki_hop/original"}
-    for spec in renamed:
-        for split in spec.split_names:
-            raw = [json.loads(line) for line in open(_sample_path(spec, split), encoding="utf-8")]
-            records = list(open_split(spec, split, kind="samples"))
-            assert raw and len(records) == len(raw)
-            for hub_name, template_name in spec.field_map:
-                assert all(hub_name in r and template_name not in r for r in raw), (spec.label, hub_name)
-                assert all(template_name in r and hub_name not in r for r in records), (spec.label, template_name)
-
-
-def _sample_path(spec, split):
-    import os
-
-    from multilingual_t0.sources import SAMPLES_DIR
-
-    return os.path.join(SAMPLES_DIR, *spec.path_parts, spec.split(split).source + ".jsonl")
-
-
 # promptsource's `choice` filter, however spaced: `x | choice`, `x|choice`
 CHOICE_FILTER = re.compile(r"\|\s*choice\b")
 

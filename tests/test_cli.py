@@ -243,11 +243,15 @@ def test_download_redoes_an_interrupted_file(capsys, tmp_path, no_network):
 # ------------------------------------------------------------------------- the README's claims
 
 
-def test_python_dash_m_is_the_same_tool_and_unknown_names_exit_2():
-    result = subprocess.run([sys.executable, "-m", "multilingual_t0", "list", "--mixture", "mt5_d4_gpt_sglue_trian"],
-                            capture_output=True, text=True, timeout=300)
+def test_python_dash_m_is_the_same_tool_and_usage_errors_exit_2():
+    """`python -m multilingual_t0` runs `mt0` (argument errors stop before the tasks are imported: quick)."""
+    result = subprocess.run([sys.executable, "-m", "multilingual_t0", "show"], capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
-    assert "Did you mean: mt5_d4_gpt_sglue_train" in result.stderr and result.stdout == ""
+    assert "usage: mt0 show" in result.stderr and "required: name" in result.stderr and result.stdout == ""
+    result = subprocess.run([sys.executable, "-m", "multilingual_t0", "--help"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0 and all(c in result.stdout for c in ("list", "show", "export", "download"))
 
 
 @pytest.mark.parametrize("argv", [["frobnicate"], ["export", TASK], ["show"], ["stats", TASK, "-n", "many"]])
@@ -270,8 +274,9 @@ def test_every_subcommand_takes_source_and_data_dir():
 
 
 def test_data_dir_option_points_the_mirror(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("MT0_DATA_SOURCE", "samples")  # restored after the test (main sets it)
-    monkeypatch.delenv("MT0_DATA_DIR", raising=False)
+    # main() sets both variables from the options; setting them here first makes monkeypatch undo that.
+    monkeypatch.setenv("MT0_DATA_SOURCE", "samples")
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path / "elsewhere"))
     record = {"premise": "Der Hund schläft im Garten.", "hypothesis": "Ein Tier ruht.", "idx": 0, "label": 0}
     (tmp_path / "super_glue" / "rte").mkdir(parents=True)
     (tmp_path / "super_glue" / "rte" / "train.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")

@@ -15,12 +15,13 @@ WORDS = ("the museum river council library storm market teacher village engine g
          "quickly slowly bright narrow ancient modern local regional national small large").split()
 
 
-def make_rte_mirror(root: str, num_records: int, words_per_premise: int = 40, seed: int = 0) -> str:
-    """A mirror with `num_records` made-up super_glue/rte train records (real field names/types)."""
+def make_rte_mirror(root: str, num_records: int, words_per_premise: int = 40, seed: int = 0,
+                    split: str = "train") -> str:
+    """A mirror with `num_records` made-up super_glue/rte records of `split` (real field names/types)."""
     rng = random.Random(seed)
     folder = os.path.join(root, "super_glue", "rte")
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "train.jsonl")
+    path = os.path.join(folder, f"{split}.jsonl")
     with open(path, "w", encoding="utf-8") as f:
         for i in range(num_records):
             premise = " ".join(rng.choice(WORDS) for _ in range(words_per_premise)).capitalize() + "."

@@ -3,7 +3,8 @@
 One file per task (`<task>.<split>.jsonl` or `.parquet`) plus `manifest.json` (counts, rates, shares,
 source). Deterministic: the same data and settings give byte-identical files. Resumable: a task whose
 file is complete is skipped; an interrupted JSONL file (`.partial`) is continued after its last whole
-line, so nothing is duplicated; an interrupted Parquet file is redone.
+line, so nothing is duplicated; an interrupted Parquet file is redone. A rerun with other settings
+(name, format, split, max examples, source) into the same directory is refused.
 """
 
 from __future__ import annotations
@@ -91,6 +92,19 @@ def write_parquet(path: str, examples: Iterable[Dict], limit: Optional[int], bat
     return count
 
 
+def _check_same_settings(out_dir: str, manifest: Dict, settings: Dict) -> None:
+    """Resuming is only sound with the settings that wrote the files already there: refuse otherwise,
+    rather than keep old files under a manifest that claims new settings."""
+    if not manifest["tasks"]:
+        return
+    changed = [f"{key}={manifest.get(key)!r} before, {value!r} now" for key, value in settings.items()
+               if manifest.get(key) != value]
+    if changed:
+        raise ValueError(
+            f"{out_dir} holds an export made with other settings ({'; '.join(changed)}). "
+            f"Export to a new --out directory, or delete {out_dir} to redo it.")
+
+
 def export(name: str, out_dir: str, split: Optional[str] = None, fmt: str = "jsonl",
            max_examples: Optional[int] = None,
            on_task: Optional[Callable[[str, int], None]] = None) -> Dict:
@@ -103,7 +117,10 @@ def export(name: str, out_dir: str, split: Optional[str] = None, fmt: str = "jso
         raise ValueError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     os.makedirs(out_dir, exist_ok=True)
     manifest = _read_manifest(out_dir)
-    manifest.update({"name": name, "format": fmt, "max_examples": max_examples, "source": source_kind()})
+    settings = {"name": name, "format": fmt, "split": split, "max_examples": max_examples,
+                "source": source_kind()}
+    _check_same_settings(out_dir, manifest, settings)
+    manifest.update(settings)
     for task, rate, share in leaf_tasks_with_rates(name):
         task_split = default_split(task, split)
         filename = f"{task.name}.{task_split}.{fmt}"

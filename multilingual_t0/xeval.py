@@ -32,7 +32,8 @@ from typing import Dict, List, Optional, Tuple
 from multilingual_t0 import naming, rates
 from multilingual_t0.catalog import DATA_DIR, DatasetSpec, SplitSpec, parse_field_map, parse_splits, read_table
 from multilingual_t0.errors import CatalogError
-from multilingual_t0.task_specs import SCORE_EVAL, MixtureSpec, build_task_specs, load_blacklist
+from multilingual_t0.task_specs import (BLACKLIST_PATH, SCORE_EVAL, MixtureSpec, build_task_specs,
+                                        is_blacklisted, load_blacklist)
 from multilingual_t0.templates import TemplateInfo, list_templates
 
 XEVAL_PATH = os.path.join(DATA_DIR, "xeval.csv")
@@ -233,12 +234,12 @@ def build_eval_task_specs() -> Tuple[EvalTaskSpec, ...]:
     return tuple(specs)
 
 
-def heldout_twins() -> Tuple:
+def heldout_twins(blacklist_path: str = BLACKLIST_PATH) -> Tuple:
     """The foundation's `_score_eval` twins of T0's held-out datasets (every template), not blacklisted."""
-    blacklist = load_blacklist()
+    blacklist = load_blacklist(blacklist_path)
     return tuple(t for t in build_task_specs()
                  if t.kind == SCORE_EVAL and t.dataset.eval_role == HELDOUT_ROLE
-                 and t.name not in blacklist and t.base_task not in blacklist)
+                 and not is_blacklisted(t, blacklist))
 
 
 def mt0_heldout_twins(all_prompts: bool = False) -> Tuple:

@@ -1,5 +1,6 @@
 """`mt0` subcommands, called through the console entry point's function (and once as a process)."""
 
+import argparse
 import dataclasses
 import json
 import os
@@ -143,3 +144,143 @@ def test_cache_dry_run(capsys, tmp_path):
     assert "-m seqio.scripts.cache_tasks_main --module_import=multilingual_t0.tasks" in out
     assert "super_glue_boolq_GPT_3_Style" in out and f"--output_cache_dir={tmp_path}" in out
     assert run(capsys, "cache", "nope_mixture", "--out", str(tmp_path), "--dry-run")[0] == 2
+
+
+# ------------------------------------------------------------------ export: resume, reruns, parquet
+
+TASK = "super_glue_rte_GPT_3_style"  # 4 sample train records
+
+
+def _export(out, **kwargs):
+    from multilingual_t0.export import export
+
+    done = []
+    export(TASK, str(out), on_task=lambda task, count: done.append((task, count)), **kwargs)
+    return done
+
+
+def test_export_resume_appends_after_the_lines_already_written(tmp_path):
+    """An interrupted JSONL file is continued, not rewritten: lines already there are kept as they are."""
+    assert _export(tmp_path / "full") == [(TASK, 4)]
+    lines = (tmp_path / "full" / f"{TASK}.train.jsonl").read_bytes().splitlines(keepends=True)
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    marker = b'{"written": "by the interrupted run"}\n'
+    (resumed / f"{TASK}.train.jsonl.partial").write_bytes(marker + lines[1] + lines[2][:9])  # torn 3rd line
+    assert _export(resumed) == [(TASK, 4)]
+    assert (resumed / f"{TASK}.train.jsonl").read_bytes() == marker + b"".join(lines[1:])
+    assert not (resumed / f"{TASK}.train.jsonl.partial").exists()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_export_rerun_skips_finished_tasks(tmp_path, fmt):
+    assert _export(tmp_path, fmt=fmt) == [(TASK, 4)]
+    path = tmp_path / f"{TASK}.train.{fmt}"
+    before = (path.stat().st_mtime_ns, path.read_bytes())
+    assert _export(tmp_path, fmt=fmt) == []  # nothing rewritten
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == before
+
+
+def test_export_interrupted_parquet_is_redone(tmp_path):
+    import pyarrow.parquet as pq
+
+    _export(tmp_path / "full", fmt="parquet")
+    expected = pq.read_table(tmp_path / "full" / f"{TASK}.train.parquet")
+    (tmp_path / "resumed").mkdir()
+    (tmp_path / "resumed" / f"{TASK}.train.parquet.partial").write_bytes(b"PAR1 torn by a crash")
+    assert _export(tmp_path / "resumed", fmt="parquet") == [(TASK, 4)]
+    assert pq.read_table(tmp_path / "resumed" / f"{TASK}.train.parquet").equals(expected)
+    assert expected.num_rows == 4
+
+
+def test_export_rerun_with_other_settings_is_refused(capsys, tmp_path):
+    out = str(tmp_path)
+    assert run(capsys, "export", TASK, "--out", out, "--max-examples", "2")[0] == 0
+    manifest = (tmp_path / "manifest.json").read_text()
+    code, _, err = run(capsys, "export", TASK, "--out", out, "--max-examples", "3")
+    assert code == 1
+    assert f"{out} holds an export made with other settings (max_examples=2 before, 3 now)" in err
+    assert "new --out directory" in err
+    code, _, err = run(capsys, "export", TASK, "--out", out, "--max-examples", "2", "--format", "parquet")
+    assert code == 1 and "format='jsonl' before, 'parquet' now" in err
+    assert (tmp_path / "manifest.json").read_text() == manifest  # nothing changed
+    assert [n for n in os.listdir(tmp_path) if n != "manifest.json"] == [f"{TASK}.train.jsonl"]
+    assert run(capsys, "export", TASK, "--out", out, "--max-examples", "2")[0] == 0  # same settings: fine
+
+
+# -------------------------------------------------------------------------- download: resumable
+
+
+def _rte_mirror_files(root):
+    from multilingual_t0.catalog import find_dataset
+
+    spec = find_dataset("super_glue", "rte")[0]
+    return [root / "super_glue" / "rte" / f"{s.source}.jsonl" for s in spec.splits]
+
+
+def test_download_skips_complete_files(capsys, tmp_path, no_network):
+    files = _rte_mirror_files(tmp_path)
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"premise": "already here"}\n', encoding="utf-8")
+    code, out, err = run(capsys, "download", "super_glue/rte", "--to", str(tmp_path))
+    assert code == 0, err  # no Hub call: the network is blocked
+    assert all(p.read_text(encoding="utf-8") == '{"premise": "already here"}\n' for p in files)
+    assert "3 splits in" in out
+
+
+def test_download_redoes_an_interrupted_file(capsys, tmp_path, no_network):
+    """A `.partial` file is not a complete one: the split is fetched again (here: fails, no network)."""
+    files = _rte_mirror_files(tmp_path)
+    for path in files[1:]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}\n", encoding="utf-8")
+    files[0].with_name(files[0].name + ".partial").write_text("{}\n", encoding="utf-8")
+    code, _, err = run(capsys, "download", "super_glue/rte", "--to", str(tmp_path))
+    assert code == 1 and "super_glue/rte split 'train'" in err
+
+
+# ------------------------------------------------------------------------- the README's claims
+
+
+def test_python_dash_m_is_the_same_tool_and_usage_errors_exit_2():
+    """`python -m multilingual_t0` runs `mt0` (argument errors stop before the tasks are imported: quick)."""
+    result = subprocess.run([sys.executable, "-m", "multilingual_t0", "show"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "usage: mt0 show" in result.stderr and "required: name" in result.stderr and result.stdout == ""
+    result = subprocess.run([sys.executable, "-m", "multilingual_t0", "--help"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0 and all(c in result.stdout for c in ("list", "show", "export", "download"))
+
+
+@pytest.mark.parametrize("argv", [["frobnicate"], ["export", TASK], ["show"], ["stats", TASK, "-n", "many"]])
+def test_usage_errors_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "usage: mt0" in capsys.readouterr().err
+
+
+def test_every_subcommand_takes_source_and_data_dir():
+    from multilingual_t0.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) >= {"list", "show", "stats", "export", "download", "cache", "report"}
+    for name, sub in subparsers.choices.items():
+        text = sub.format_help()
+        assert "--data-dir DIR" in text and "--source" in text, f"mt0 {name} lacks --data-dir / --source"
+
+
+def test_data_dir_option_points_the_mirror(capsys, tmp_path, monkeypatch):
+    # main() sets both variables from the options; setting them here first makes monkeypatch undo that.
+    monkeypatch.setenv("MT0_DATA_SOURCE", "samples")
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path / "elsewhere"))
+    record = {"premise": "Der Hund schläft im Garten.", "hypothesis": "Ein Tier ruht.", "idx": 0, "label": 0}
+    (tmp_path / "super_glue" / "rte").mkdir(parents=True)
+    (tmp_path / "super_glue" / "rte" / "train.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    code = main(["show", TASK, "-n", "1", "--json", "--source", "mirror", "--data-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Der Hund schläft im Garten." in json.loads(out)[0]["inputs"]

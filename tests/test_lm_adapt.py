@@ -127,12 +127,6 @@ def test_task_yields_contiguous_prefix_lm_spans(registered, code):
     assert seen >= 10  # several segments per document at these lengths
 
 
-def test_validation_split_reads_its_own_file(registered):
-    ds = seqio.get_mixture_or_task("mt5_lm_adapt.ar").get_dataset(LENGTHS, split="validation",
-                                                                  shuffle=False, seed=0)
-    assert len(list(ds.as_numpy_iterator())) > 0
-
-
 def _synthetic_prefix_lm(num_docs, doc_length, lengths, seed):
     """The registered chain's objective on documents of distinct consecutive token ids."""
     features = lm_adapt.output_features()
@@ -334,3 +328,48 @@ def test_bad_mc4_records_are_counted_and_reported(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="multilingual_t0.mc4"):
         assert list(iter_texts([str(path)])) == ["one", "two"]
     assert any("skipped 2 undecodable or empty records" in m and "train.jsonl:2" in m for m in caplog.messages)
+
+
+def _two_split_mirror(tmp_path, monkeypatch, code="ha"):
+    """A mirror whose train and validation documents share no letter."""
+    for split, letters in SPLIT_LETTERS.items():
+        path = tmp_path / "mc4" / code / f"{split}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        words = [letters[i:] + letters[:i] for i in range(len(letters))]
+        path.write_text("".join(json.dumps({"text": " ".join(words * (10 + d))}) + "\n" for d in range(3)),
+                        encoding="utf-8")
+    monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+
+
+SPLIT_LETTERS = {"train": "abcde", "validation": "vwxyz"}
+
+
+@pytest.mark.parametrize("split", ["validation", "train"])
+def test_each_split_reads_its_own_documents(registered, tmp_path, monkeypatch, split):
+    _two_split_mirror(tmp_path, monkeypatch)
+    vocab = get_vocabulary()
+    ds = seqio.get_mixture_or_task("mt5_lm_adapt.ha").get_dataset(LENGTHS, split=split, shuffle=False, seed=0)
+    texts = [vocab.decode(list(ex["inputs"][:-1]) + list(ex["targets"][:-1])) for ex in ds.as_numpy_iterator()]
+    assert texts and all(set(t.replace(" ", "")) <= set(SPLIT_LETTERS[split]) for t in texts), texts[:3]
+
+
+def test_sample_validation_documents_are_not_the_train_documents(registered):
+    """In the samples too, every validation example is a span of a validation document only."""
+    vocab = get_vocabulary()
+    docs = {split: ["," + ",".join(map(str, vocab.encode(t))) + "," for t in mc4.locate("ar", split, "samples")]
+            for split in ("train", "validation")}
+    ds = seqio.get_mixture_or_task("mt5_lm_adapt.ar").get_dataset(LENGTHS, split="validation", shuffle=False, seed=0)
+    examples = list(ds.as_numpy_iterator())
+    assert examples
+    for ex in examples:
+        span = "," + ",".join(map(str, list(ex["inputs"][:-1]) + list(ex["targets"][:-1]))) + ","
+        assert any(span in d for d in docs["validation"]) and not any(span in d for d in docs["train"])
+
+
+def test_mc4_version_setting_picks_the_tfds_version(registered, tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("MT0_DATA_SOURCE", "hub")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MT0_MC4_VERSION", "3.0.1")
+    with pytest.raises(DataNotFoundError, match=r"c4/multilingual:3\.0\.1 split 'sw-validation'"):
+        seqio.get_mixture_or_task("mt5_lm_adapt.sw").get_dataset(LENGTHS, split="validation")

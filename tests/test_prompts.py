@@ -1,5 +1,7 @@
+import json
 import logging
 import random
+import re
 
 import pytest
 from promptsource.templates import Template
@@ -84,46 +86,95 @@ def test_choice_filter_is_deterministic_per_record_and_leaves_global_random_alon
     assert random.getstate() == state
 
 
-def test_real_template_with_hyphenated_fields(tmp_path, monkeypatch):
-    """trec's records name fields `label-coarse`; its templates read `label_coarse`."""
+def test_hyphenated_fields_reach_the_template(tmp_path, monkeypatch):
+    """Old copies of trec name fields `label-coarse`; its templates read `label_coarse` (Jinja can't read `-`)."""
+    import json
+
     from multilingual_t0.catalog import find_dataset
     from multilingual_t0.sources import open_split
 
-    spec = find_dataset("trec")[0]
-    records = list(open_split(spec, "train", kind="samples"))
-    assert all("label_coarse" in r and "label-coarse" not in r for r in records)
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    (tmp_path / "trec").mkdir()
+    (tmp_path / "trec" / "train.jsonl").write_text(
+        json.dumps({"text": "How many legs does a spider have ?", "label-coarse": 4, "label-fine": 13}) + "\n",
+        encoding="utf-8")
+    records = list(open_split(find_dataset("trec")[0], "train", kind="mirror"))
+    assert records == [{"text": "How many legs does a spider have ?", "label_coarse": 4, "label_fine": 13}]
     renderer = Renderer("trec_t", "trec", None, "what_category_best_describe", with_choices=True)
-    assert list(renderer.render_all(records, "train"))
+    assert [e["targets"] for e in renderer.render_all(records, "train")] == ["Quantity"]
+
+
+# promptsource's `choice` filter, however spaced: `x | choice`, `x|choice`
+CHOICE_FILTER = re.compile(r"\|\s*choice\b")
 
 
 def test_compiled_template_matches_promptsource_on_every_template_and_sample():
-    """CompiledTemplate is promptsource's apply + get_answer_choices_list, only compiled once."""
+    """CompiledTemplate is promptsource's apply + get_answer_choices_list, only compiled once: compared on
+    every record of every sample split, for every one of the 592 templates, those that draw with
+    `choice` included (promptsource's apply draws the answer choices first, then the body; we reseed the
+    per-record generator before each call so both sides draw the same)."""
     from multilingual_t0.catalog import load_catalog
     from multilingual_t0.prompts import _local
     from multilingual_t0.sources import open_split
     from multilingual_t0.templates import list_templates, load_template
 
-    compared = 0
+    templates, with_choice, records_compared = 0, 0, 0
     for spec in load_catalog():
-        splits = [open_split(spec, s, kind="samples") for s in spec.split_names]
-        records = [r for stream in splits for r in stream]
+        records = [r for s in spec.split_names for r in open_split(spec, s, kind="samples")]
         for info in list_templates(spec.dataset, spec.subset):
             template = load_template(spec.dataset, spec.subset, info.name)
             compiled = CompiledTemplate(template)
+            templates += 1
+            with_choice += bool(CHOICE_FILTER.search(template.jinja))
+            compared_here = 0
             for i, record in enumerate(records):
-                _local.rng = random.Random(i)
                 try:
-                    expected = (template.apply(dict(record)), template.get_answer_choices_list(dict(record)))
+                    _local.rng = random.Random(i)
+                    expected_parts = template.apply(dict(record))
+                    _local.rng = random.Random(i)
+                    expected_choices = template.get_answer_choices_list(dict(record))
                 except Exception as err:  # noqa: BLE001 - both must fail alike
                     _local.rng = random.Random(i)
                     with pytest.raises(type(err)):
                         compiled.apply(dict(record))
                     continue
+                finally:
+                    _local.rng = None
                 _local.rng = random.Random(i)
-                got = compiled.apply(dict(record))
-                _local.rng = None
-                # apply() and get_answer_choices_list() each draw from `choice`; compare without it
-                if "choice" not in template.jinja:
-                    assert got == expected, (spec.label, info.name, i)
-                compared += 1
-    assert compared > 5000
+                try:
+                    got = compiled.apply(dict(record))
+                finally:
+                    _local.rng = None
+                assert got == (expected_parts, expected_choices), (spec.label, info.name, i)
+                compared_here += 1
+            assert compared_here, f"{spec.label} {info.name}: no sample record renders, nothing compared"
+            records_compared += compared_here
+    assert (templates, with_choice) == (592, 103)
+    assert records_compared > 5000
+
+
+_RENDER_IN_A_PROCESS = """
+import json, sys
+from promptsource.templates import Template
+from multilingual_t0.prompts import CompiledTemplate, Renderer
+renderer = Renderer("unit_task", "super_glue", "rte", "GPT-3 style", with_choices=False)
+renderer.template = Template("unit template", sys.argv[1], "test")
+renderer.compiled = CompiledTemplate(renderer.template)
+print(json.dumps([e["inputs"] for e in renderer.render_all([{"premise": str(i)} for i in range(40)], "train")]))
+"""
+
+
+def test_choice_picks_are_the_same_in_every_process():
+    """Two hosts (processes with different hash seeds) render every record the same way."""
+    import os
+    import subprocess
+    import sys
+
+    jinja = '{{ ["a", "b", "c", "d", "e", "f", "g", "h"] | choice }} {{premise}} ||| x'
+    here = [e["inputs"] for e in make_renderer(jinja).render_all([{"premise": str(i)} for i in range(40)], "train")]
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        result = subprocess.run([sys.executable, "-c", _RENDER_IN_A_PROCESS, jinja], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert json.loads(result.stdout.strip().splitlines()[-1]) == here, f"PYTHONHASHSEED={hash_seed}"

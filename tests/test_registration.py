@@ -63,12 +63,38 @@ def test_eval_mixture_has_original_templates_of_held_out_sets(registered):
     assert not any(n.startswith("glue_") for n in members)
 
 
-def test_blacklisted_tasks_stay_out_of_mixtures(registered):
+def test_every_blacklist_entry_names_a_registered_task_with_a_reason(registered):
+    """A stale entry (a task promptsource does not have) would exclude nothing while seeming to."""
+    names = set(seqio.TaskRegistry.names())
     blacklist = load_blacklist()
-    assert "gigaword_summarize_" in blacklist
-    for m in build_mixture_specs():
-        for name, _ in m.tasks:
-            assert name.removesuffix("_score_eval") not in blacklist
+    assert blacklist, "the table is empty: delete it and its code, or list what it excludes"
+    for task, reason in blacklist.items():
+        assert task in names, f"task_blacklist.csv names {task!r}, which is not a registered task"
+        assert reason.strip(), f"task_blacklist.csv gives no reason for {task!r}"
+
+
+def test_blacklisted_tasks_and_their_twins_stay_out_of_every_mixture(tmp_path):
+    """Through a table naming a training task and a held-out task: both, and the held-out task's
+    rank-classification twin, leave every mixture (T0's and the held-out eval mixture); nothing else does."""
+    from multilingual_t0 import xeval
+
+    table = tmp_path / "blacklist.csv"
+    table.write_text("task,reason\namazon_polarity_Is_this_review,test\nsuper_glue_rte_GPT_3_style,test\n",
+                     encoding="utf-8")
+    kept = {m.name: {t for t, _ in m.tasks} for m in build_mixture_specs(str(table))}
+    full = {m.name: {t for t, _ in m.tasks} for m in build_mixture_specs()}
+    gone = {"amazon_polarity_Is_this_review", "super_glue_rte_GPT_3_style",
+            "super_glue_rte_GPT_3_style_score_eval"}
+    assert {name: full[name] - kept[name] for name in full if full[name] != kept[name]} == {
+        "mt5_d4_train": {"amazon_polarity_Is_this_review"},
+        "mt5_d4_gpt_train": {"amazon_polarity_Is_this_review"},
+        "mt5_d4_gpt_sglue_train": {"amazon_polarity_Is_this_review"},
+        "mt5_d4_eval": {"super_glue_rte_GPT_3_style"},
+        "mt5_d4_score_eval": {"super_glue_rte_GPT_3_style_score_eval"},
+    }
+    assert not any(gone & members for members in kept.values())
+    heldout = {t.name for t in xeval.heldout_twins(str(table))}
+    assert {t.name for t in xeval.heldout_twins()} - heldout == {"super_glue_rte_GPT_3_style_score_eval"}
 
 
 def test_register_twice_is_harmless(registered):
@@ -97,7 +123,8 @@ def test_import_is_offline_silent_and_writes_nothing(tmp_path):
             import multilingual_t0.tasks
         assert buf.getvalue() == "", buf.getvalue()
         assert files() == before, files() - before
-        assert len(seqio.MixtureRegistry.names()) >= 9
+        # T0's 9, mT5's LM adaptation (1), the zero-shot evals (6)
+        assert len(seqio.MixtureRegistry.names()) == 16, sorted(seqio.MixtureRegistry.names())
     """)
     env = dict(os.environ, HOME=str(tmp_path), MT0_VOCAB=str(tmp_path / "absent.model"))
     env.pop("MT0_DATA_SOURCE", None)

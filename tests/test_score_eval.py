@@ -52,6 +52,32 @@ def test_known_scores_give_known_accuracy(registered):
 def test_variable_choices_multi_choice(registered):
     """Example-dependent choices (no fixed list): accuracy from argmax per original example."""
     task, examples = expanded("super_glue_copa_best_option_score_eval")
-    longest_wrong = [(-1.0 * len(e["targets"])) if not e["is_correct"] else -100.0 for e in examples]
+    # The longest wrong choice scores best (each wrong choice scores its length), the correct one -100.
+    longest_wrong = [float(len(e["targets"])) if not e["is_correct"] else -100.0 for e in examples]
     assert score(task, examples, longest_wrong)["accuracy"] == 0.0
     assert score(task, examples, [float(e["is_correct"]) for e in examples])["accuracy"] == 100.0
+    # Scoring every choice by its token count picks the longest (first on ties): the accuracy is the
+    # share of examples whose correct choice is that one.
+    longest = [float((e["targets"] != 0).sum()) for e in examples]
+    best = {}
+    for e, s in zip(examples, longest):
+        i = int(e["idx"][0])
+        if i not in best or s > best[i][0]:
+            best[i] = (s, bool(e["is_correct"]))
+    assert score(task, examples, longest)["accuracy"] == pytest.approx(
+        100.0 * sum(ok for _, ok in best.values()) / len(best))
+
+
+@pytest.mark.parametrize("name, metrics", [
+    # two fixed choices: t5's binary metrics (the positive class is choice 1)
+    ("super_glue_rte_GPT_3_style_score_eval", {"accuracy", "f1", "auc-roc", "auc-pr"}),
+    # three fixed choices: accuracy and the mean F1 over the classes
+    ("super_glue_cb_GPT_3_style_score_eval", {"accuracy", "mean_3class_f1"}),
+    # choices from the record: nothing but accuracy is defined
+    ("super_glue_copa_best_option_score_eval", {"accuracy"}),
+])
+def test_fixed_choices_give_the_class_count_to_the_metric(registered, name, metrics):
+    task, examples = expanded(name)
+    perfect = score(task, examples, [0.0 if e["is_correct"] else -5.0 for e in examples])
+    assert set(perfect) == metrics
+    assert all(v == pytest.approx(100.0) for v in perfect.values())

@@ -1,13 +1,14 @@
 import dataclasses
 import gzip
 import json
+import os
 
 import pytest
 import seqio
 
 from multilingual_t0.catalog import find_dataset
 from multilingual_t0.errors import DataNotFoundError
-from multilingual_t0.sources import InvalidRecord, open_split
+from multilingual_t0.sources import SAMPLES_DIR, InvalidRecord, open_split
 
 RTE = find_dataset("super_glue", "rte")[0]
 RECORDS = [{"premise": f"p{i}", "hypothesis": f"h{i}", "idx": i, "label": i % 2} for i in range(6)]
@@ -104,3 +105,45 @@ def test_bad_source_setting(monkeypatch):
     monkeypatch.setenv("MT0_DATA_SOURCE", "ftp")
     with pytest.raises(ValueError, match="MT0_DATA_SOURCE='ftp' is not one of auto, mirror, hub, samples"):
         open_split(RTE, "train")
+
+
+def test_auto_reads_the_mirror_when_a_data_dir_is_set(registered, tmp_path, monkeypatch, no_network):
+    """The documented default: MT0_DATA_SOURCE=auto (or unset) + MT0_DATA_DIR -> the mirror, no Hub call."""
+    write_jsonl(tmp_path / "super_glue" / "rte" / "train.jsonl", RECORDS)
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
+    for setting in ("auto", None):
+        if setting:
+            monkeypatch.setenv("MT0_DATA_SOURCE", setting)
+        else:
+            monkeypatch.delenv("MT0_DATA_SOURCE")
+        assert list(open_split(RTE, "train")) == RECORDS
+        source = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style").source
+        assert [e["inputs"].startswith("p") for e in source.iter_examples("train")] == [True] * 6
+
+
+def test_auto_without_a_data_dir_means_the_hub(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("MT0_DATA_SOURCE", "auto")
+    monkeypatch.delenv("MT0_DATA_DIR", raising=False)
+    with pytest.raises(DataNotFoundError, match=r"super_glue/rte split 'train' \(Hugging Face Hub\)"):
+        open_split(RTE, "train")
+
+
+def test_catalog_column_renames_read_samples_in_the_hubs_field_names():
+    """The samples of every dataset with a `field_map` use the Hub copy's own names (e.g. trec's
+    `coarse_label`, qangaroo's `query`), so every sample test goes through the renames."""
+    from multilingual_t0.catalog import load_catalog
+
+    renamed = [spec for spec in load_catalog() if spec.field_map]
+    assert {spec.label for spec in renamed} == {"trec", "wiki_hop/original"}
+    for spec in renamed:
+        for split in spec.split_names:
+            raw = [json.loads(line) for line in open(_sample_path(spec, split), encoding="utf-8")]
+            records = list(open_split(spec, split, kind="samples"))
+            assert raw and len(records) == len(raw)
+            for hub_name, template_name in spec.field_map:
+                assert all(hub_name in r and template_name not in r for r in raw), (spec.label, hub_name)
+                assert all(template_name in r and hub_name not in r for r in records), (spec.label, template_name)
+
+
+def _sample_path(spec, split):
+    return os.path.join(SAMPLES_DIR, *spec.path_parts, spec.split(split).source + ".jsonl")

@@ -1,0 +1,188 @@
+"""Break the code on purpose, one change at a time, and check that the tests notice.
+
+Each mutant is a small table of exact text edits (file, old text, new text) applied to a temporary copy of
+the repository; then the tests that should catch it run against the copy. A mutant is "caught" when at
+least one of those tests fails. An edit whose old text is no longer in the file is reported as
+"does not apply" (the code moved: update the table), never as caught.
+
+    python tests/mutants/run_mutants.py            # every mutant
+    python tests/mutants/run_mutants.py M3 M8      # some
+    python tests/mutants/run_mutants.py --list     # what each one breaks
+    python tests/mutants/run_mutants.py --json out.json
+
+Needs the project's environment (run it with .venv/bin/python). It takes several minutes (each mutant imports
+TensorFlow and registers the tasks once), so CI does not run it; run it after changing the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Sequence, Tuple
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@dataclasses.dataclass(frozen=True)
+class Edit:
+    path: str  # relative to the repository; a glob edits every match
+    old: str
+    new: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    key: str
+    breaks: str
+    edits: Tuple[Edit, ...]
+    tests: Tuple[str, ...]  # pytest arguments (files, node ids, -k expressions)
+    note: str = ""
+
+
+MUTANTS = (
+    Mutant("M1", "mT5 model gins lose vocab_size = 250112 (checkpoint shape)",
+           (Edit("configs/models/mt5_*.gin", "network.T5Config.vocab_size = 250112\n", ""),),
+           ("tests/test_configs.py",), note="issue 9's config tests"),
+    Mutant("M2", "the blacklist is ignored (mixtures and the held-out eval mixture)",
+           (Edit("multilingual_t0/task_specs.py",
+                 "    return spec.name in blacklist or spec.base_task in blacklist\n", "    return False\n"),),
+           ("tests/test_registration.py",)),
+    Mutant("M3", "export restarts every .partial from zero and redoes finished tasks",
+           (Edit("multilingual_t0/export.py",
+                 "done = _complete_lines(partial) if os.path.exists(partial) else 0", "done = 0"),
+            Edit("multilingual_t0/export.py", 'with open(partial, "a", encoding="utf-8") as f:',
+                 'with open(partial, "w", encoding="utf-8") as f:'),
+            Edit("multilingual_t0/export.py", "continue  # finished in an earlier run", "pass")),
+           ("tests/test_cli.py", "-k", "export")),
+    Mutant("M4", "prompted tasks lose the class-id postprocessor and every predict metric",
+           (Edit("multilingual_t0/registration.py",
+                 "postprocess_fn=metrics.postprocessor(dataset.dataset, dataset.subset, template),",
+                 "postprocess_fn=metrics.strip,"),
+            Edit("multilingual_t0/registration.py",
+                 "metric_fns=metrics.metric_fns(dataset.dataset, dataset.subset, template),", "metric_fns=[],")),
+           ("tests/test_metrics.py",)),
+    Mutant("M5", "rank classification always passes num_classes=None",
+           (Edit("multilingual_t0/metrics.py", "num_classes=len(choices) if choices else None",
+                 "num_classes=None"),),
+           ("tests/test_score_eval.py",)),
+    Mutant("M6", "MT0_DATA_SOURCE=auto always means the Hub",
+           (Edit("multilingual_t0/sources.py", 'return "mirror" if os.environ.get(DATA_DIR_ENV) else "hub"',
+                 'return "hub"'),),
+           ("tests/test_sources.py", "-k", "auto")),
+    Mutant("M7", "mt0 download never skips complete files",
+           (Edit("multilingual_t0/download.py", "if not os.path.exists(path):", "if True:"),),
+           ("tests/test_cli.py", "-k", "download")),
+    Mutant("M8", "choice is seeded with hash(task) ^ index (differs per process)",
+           (Edit("multilingual_t0/prompts.py", 'random.Random(zlib.crc32(f"{self.task}:{index}".encode()))',
+                 "random.Random(hash(self.task) ^ index)"),),
+           ("tests/test_prompts.py", "-k", "choice")),
+    Mutant("M9", "shard_info is ignored in both data sources",
+           (Edit("multilingual_t0/datasource.py",
+                 "index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)",
+                 "index, count = 0, 1"),
+            Edit("multilingual_t0/lm_adapt.py",
+                 "index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)",
+                 "index, count = 0, 1")),
+           ("tests", "-k", "shard or host"), note="issue 11's tests"),
+    Mutant("M10", "the prompted source yields nothing on its second pass",
+           (Edit("multilingual_t0/datasource.py",
+                 "it = examples if first[0] else self.iter_examples(split, index, count)",
+                 "it = examples if first[0] else iter(())"),),
+           ("tests", "-k", "epoch or second_pass or repeat"), note="issue 11's tests"),
+    Mutant("M11", "LM-adaptation validation reads the train file",
+           (Edit("multilingual_t0/lm_adapt.py", "documents = mc4.locate(self.language.code, split, kind)",
+                 'documents = mc4.locate(self.language.code, "train", kind)'),),
+           ("tests/test_lm_adapt.py", "-k", "own_documents or not_the_train"),),
+)
+
+
+def copy_repo(dest: str) -> None:
+    ignore = shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__", "*.pyc", ".pytest_cache")
+    shutil.copytree(REPO, dest, ignore=ignore, dirs_exist_ok=True)
+
+
+def apply(mutant: Mutant, root: str) -> List[str]:
+    """Applies the edits; returns the problems (edits that no longer match), empty when all applied."""
+    problems = []
+    for edit in mutant.edits:
+        paths = sorted(glob.glob(os.path.join(root, edit.path)))
+        if not paths:
+            problems.append(f"{edit.path}: no such file")
+        for path in paths:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            if edit.old not in text:
+                problems.append(f"{os.path.relpath(path, root)}: text not found: {edit.old.strip()!r}")
+                continue
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text.replace(edit.old, edit.new))
+    return problems
+
+
+def run_tests(root: str, args: Sequence[str]) -> Tuple[int, List[str], str]:
+    """(pytest exit code, failed test ids, tail of the output)."""
+    env = dict(os.environ, PYTHONPATH=root, PYTHONDONTWRITEBYTECODE="1", TF_CPP_MIN_LOG_LEVEL="3")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-rf", *args]
+    out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    failed = re.findall(r"^FAILED (\S+)", out.stdout, flags=re.M)
+    return out.returncode, failed, "\n".join(out.stdout.strip().splitlines()[-3:])
+
+
+def check(mutant: Mutant) -> Dict:
+    start = time.time()
+    root = tempfile.mkdtemp(prefix=f"mt0_mutant_{mutant.key}_")
+    try:
+        copy_repo(root)
+        problems = apply(mutant, root)
+        if problems:
+            return {"mutant": mutant.key, "status": "does not apply", "problems": problems}
+        code, failed, tail = run_tests(root, mutant.tests)
+        # pytest: 0 all passed, 1 some failed, 5 no test selected, others: errors
+        status = {0: "MISSED", 1: "caught", 5: "MISSED (no test selected)"}.get(code, f"error (pytest exit {code})")
+        return {"mutant": mutant.key, "status": status, "failed": failed, "tail": tail,
+                "seconds": round(time.time() - start)}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("keys", nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    known = {m.key: m for m in MUTANTS}
+    unknown = [k for k in args.keys if k not in known]
+    if unknown:
+        parser.error(f"unknown mutant(s) {unknown}; known: {', '.join(known)}")
+    chosen = [known[k] for k in args.keys] if args.keys else list(MUTANTS)
+    if args.list:
+        for m in chosen:
+            print(f"{m.key:4} {m.breaks}  [tests: {' '.join(m.tests)}]{'  (' + m.note + ')' if m.note else ''}")
+        return 0
+    results = []
+    for m in chosen:
+        print(f"{m.key}: {m.breaks} ...", file=sys.stderr, flush=True)
+        result = check(m)
+        results.append(result)
+        shown = result.get("failed") or result.get("problems") or [result.get("tail", "")]
+        print(f"{m.key:4} {result['status']:10} {len(result.get('failed', []))} failed "
+              f"({result.get('seconds', 0)} s): {'; '.join(shown[:4])}{' ...' if len(shown) > 4 else ''}",
+              flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    return 0 if all(r["status"] == "caught" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

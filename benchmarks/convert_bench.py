@@ -55,6 +55,8 @@ def _synthetic_checkpoint(work: str, layers: int, vocab_size: int, emb_dim: int)
     nbytes = safetensors_stream.write(os.path.join(hf, "model.safetensors"), tensors,
                                       lambda name: [rng.standard_normal(shapes[name], np.float32)])
     ckpt = to_t5x(hf, os.path.join(work, "t5x"), step=1)["checkpoint"]
+    with open(os.path.join(work, "t5x", "config.gin"), "w") as f:  # as T5X writes it to MODEL_DIR
+        f.writelines(f"network.T5Config.{k} = {v!r}\n" for k, v in vars(arch).items())
     return ckpt, nbytes
 
 

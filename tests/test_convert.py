@@ -140,6 +140,14 @@ def test_bfloat16_output(tmp_path):
     want = T5XCheckpoint(os.path.join(FIXTURE, "orbax")).read("token_embedder/embedding")
     np.testing.assert_array_equal(emb.float().numpy(), torch.tensor(want).bfloat16().float().numpy())
     assert _model(str(tmp_path)).dtype == torch.bfloat16
+    back = T5XCheckpoint(to_t5x(str(tmp_path), str(tmp_path / "t5x"), step=1)["checkpoint"])
+    np.testing.assert_array_equal(back.read("token_embedder/embedding"), emb.float().numpy())
+
+
+def test_hub_id_offline_says_how_to_get_the_model(tmp_path, no_network, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match=r"'bigscience/mt0-base'.*--local-dir DIR"):
+        to_t5x("bigscience/mt0-base", str(tmp_path))
 
 
 def test_model_size_table_gives_mt5_shapes():
@@ -189,3 +197,19 @@ def test_cli_round_trip_and_errors(tmp_path, capsys):
     assert cli_main(["convert", "to-hf", str(tmp_path / "missing"), "--out", hf]) == 1
     assert "missing" in capsys.readouterr().err
     assert cli_main(["convert", "to-hf", os.path.join(FIXTURE, "orbax"), "--out", hf, "--model-size", "huge"]) == 2
+
+
+def test_tied_output_head_is_refused(tmp_path):
+    import msgpack
+
+    from multilingual_t0.convert.t5x_checkpoint import _ext_hook
+    from multilingual_t0.convert.to_t5x import _msgpack_tree
+
+    step = f"checkpoint_{META['train_steps']}"
+    shutil.copytree(os.path.join(FIXTURE, "legacy"), tmp_path / "run")
+    index = tmp_path / "run" / step / "checkpoint"
+    tree = msgpack.unpackb(index.read_bytes(), ext_hook=_ext_hook, raw=False, strict_map_key=False)
+    del tree["optimizer"]["target"]["decoder"]["logits_dense"]  # as a logits_via_embedding=True model
+    index.write_bytes(_msgpack_tree(tree))
+    with pytest.raises(ValueError, match="tied output head"):
+        to_hf(str(tmp_path / "run"), str(tmp_path / "out"), vocab=SPM)

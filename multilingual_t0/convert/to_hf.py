@@ -64,9 +64,13 @@ def load_architecture(ckpt: T5XCheckpoint, model_size: Optional[str]) -> tuple:
                 f"No config.gin in {ckpt.step_dir} or its parent (T5X writes it to MODEL_DIR): "
                 f"pass --model-size ({', '.join(architecture.known_sizes())}) or copy the run's config.gin there.")
         arch, source = architecture.from_gin(gin_path), gin_path
-    # Tied or untied output head as trained: the checkpoint has logits_dense only when untied.
-    tied = "decoder/logits_dense/kernel" not in ckpt.params
-    return dataclasses.replace(arch, logits_via_embedding=tied), source
+    # The checkpoint has logits_dense only when the head is untied (mT5, mT0). A tied T5X head divides
+    # the logits by sqrt(emb_dim); transformers' MT5 does not, so it would silently give other logits.
+    if "decoder/logits_dense/kernel" not in ckpt.params:
+        raise ValueError(f"{ckpt.step_dir} has no decoder/logits_dense/kernel: a tied output head "
+                         "(logits_via_embedding=True), which this converter does not support (mT5 and mT0 "
+                         "are untied; transformers' MT5 would not rescale tied logits as T5X does)")
+    return dataclasses.replace(arch, logits_via_embedding=False), source
 
 
 def write_tokenizer(vocab_path: str, out_dir: str) -> None:

@@ -18,9 +18,9 @@ def add_parser(sub) -> None:
     hf.add_argument("checkpoint", metavar="CHECKPOINT_DIR",
                     help="T5X MODEL_DIR (its latest checkpoint_N) or one checkpoint_N directory")
     hf.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
-    hf.add_argument("--model-size", choices=None, metavar="SIZE",
+    hf.add_argument("--model-size", metavar="SIZE",
                     help="small|base|large|xl|xxl (default: read the run's config.gin beside the checkpoint)")
-    hf.add_argument("--dtype", default="float32", help="float32 (default) or bfloat16")
+    hf.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="default float32")
     hf.add_argument("--vocab", metavar="SPM_MODEL",
                     help="SentencePiece model to ship (default: $MT0_VOCAB, else mT5's)")
     hf.set_defaults(func=run_to_hf)
@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     t5x.add_argument("--step", type=int, default=None,
                      help="step recorded in the checkpoint (default 1000000: the package's run gins count "
                           "TRAIN_STEPS from mT5's 1,000,000)")
-    t5x.add_argument("--dtype", default="float32", help="float32 (default) or bfloat16")
+    t5x.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="default float32")
     t5x.set_defaults(func=run_to_t5x)
 
 

@@ -10,11 +10,13 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Rebuilt only when the pins change; safe to re-run.
-$(STAMP): requirements.txt requirements-nodeps.txt requirements-cache.txt setup.py
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-cache.txt requirements-convert.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip wheel
 	$(PIP) install --quiet -r requirements.txt
 	$(PIP) install --quiet --no-deps --ignore-requires-python -r requirements-nodeps.txt
+	# `mt0 convert` and its tests: transformers on PyTorch's CPU build (pinned exactly; see the file).
+	$(PIP) install --quiet -r requirements-convert.txt
 	$(PIP) install --quiet --no-deps -e .
 	# Beam for scripts/cache_tasks.sh and `mt0 cache`.
 	$(PIP) install --quiet -r requirements-cache.txt

@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "download": "download",
     "cache": "cache",
     "report": "report",
+    "convert": "convert",
 }
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

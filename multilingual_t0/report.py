@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import glob
 import json
 import math
 import os
@@ -23,6 +22,7 @@ import re
 import statistics
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from multilingual_t0 import fileio
 from multilingual_t0.errors import DataNotFoundError
 
 METRICS_SUFFIX = "-metrics.jsonl"
@@ -106,12 +106,12 @@ def identify(task: str, index: Optional[Dict[str, Tuple[str, str, str]]] = None)
 
 def results_dir(path: str) -> str:
     """The directory holding the JSON logs: `<path>/inference_eval` when present, else `path`."""
-    sub = os.path.join(path, "inference_eval")
-    return sub if os.path.isdir(sub) else path
+    sub = fileio.join(path, "inference_eval")
+    return sub if fileio.isdir(sub) else path
 
 
 def _read_jsonl(path: str) -> Iterable[dict]:
-    with open(path, encoding="utf-8") as f:
+    with fileio.open(path) as f:
         for line_no, line in enumerate(f, start=1):
             if line.strip():
                 try:
@@ -164,9 +164,9 @@ def read_eval_dir(path: str, step: Optional[int] = None) -> Tuple[List[PromptRes
     """Every task's accuracy found below an EVAL_OUTPUT_DIR (or its inference_eval/), plus notes."""
     root = results_dir(path)
     metrics = {os.path.basename(p)[: -len(METRICS_SUFFIX)]: p
-               for p in glob.glob(os.path.join(glob.escape(root), "*" + METRICS_SUFFIX))}
+               for p in fileio.glob(fileio.join(fileio.escape(root), "*" + METRICS_SUFFIX))}
     inferences: Dict[str, Dict[int, str]] = {}
-    for p in glob.glob(os.path.join(glob.escape(root), "*.jsonl")):
+    for p in fileio.glob(fileio.join(fileio.escape(root), "*.jsonl")):
         match = INFERENCE_FILE.match(os.path.basename(p))
         if match and not p.endswith(METRICS_SUFFIX):
             inferences.setdefault(match["task"], {})[int(match["step"])] = p
@@ -240,7 +240,7 @@ def aggregate(prompts: Sequence[PromptResult]) -> Tuple[List[SummaryRow], List[S
 def read_reference(path: str) -> Dict[Tuple[str, str], float]:
     """A CSV with columns dataset, language, accuracy (percent); language `mean` (or empty) is the mean
     over languages. A `summary.csv` written by this report is a valid reference."""
-    with open(path, newline="", encoding="utf-8") as f:
+    with fileio.open(path, newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ("dataset", "language", "accuracy") if c not in (reader.fieldnames or [])]
         if missing:
@@ -313,13 +313,13 @@ def to_markdown(report: Report) -> str:
 
 
 def write_csvs(report: Report, out_dir: str) -> Tuple[str, str]:
-    prompts_path, summary_path = os.path.join(out_dir, "prompts.csv"), os.path.join(out_dir, "summary.csv")
-    with open(prompts_path, "w", newline="", encoding="utf-8") as f:
+    prompts_path, summary_path = fileio.join(out_dir, "prompts.csv"), fileio.join(out_dir, "summary.csv")
+    with fileio.open(prompts_path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["dataset", "language", "template", "task", "step", "accuracy", "source"])
         for p in sorted(report.prompts, key=lambda p: (p.dataset, p.language, p.template)):
             writer.writerow([p.dataset, p.language, p.template, p.task, p.step, f"{p.accuracy:.4f}", p.source])
-    with open(summary_path, "w", newline="", encoding="utf-8") as f:
+    with fileio.open(summary_path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(list(SUMMARY_COLUMNS) + ["min", "max", "reference", "diff"])
         for r in report.datasets + report.languages:
@@ -354,17 +354,18 @@ def plot(report: Report, path: str) -> str:
     ax.set_title("Zero-shot accuracy (median over prompts, mean over languages)", pad=24)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with fileio.open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
     return path
 
 
 def write_report(report: Report, out_dir: str) -> Dict[str, str]:
     """report.md, prompts.csv, summary.csv and accuracy.png in out_dir (created)."""
-    os.makedirs(out_dir, exist_ok=True)
-    md = os.path.join(out_dir, "report.md")
-    with open(md, "w", encoding="utf-8") as f:
+    fileio.makedirs(out_dir)
+    md = fileio.join(out_dir, "report.md")
+    with fileio.open(md, "w") as f:
         f.write(to_markdown(report))
     prompts_csv, summary_csv = write_csvs(report, out_dir)
-    png = plot(report, os.path.join(out_dir, "accuracy.png"))
+    png = plot(report, fileio.join(out_dir, "accuracy.png"))
     return {"markdown": md, "prompts": prompts_csv, "summary": summary_csv, "chart": png}

@@ -24,11 +24,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from multilingual_t0 import report
+    from multilingual_t0 import fileio, report
     from multilingual_t0.cli.common import print_json
 
     result = report.build_report(args.dir, step=args.step, reference=args.compare)
-    out_dir = args.out or os.path.join(args.dir, "report")
+    out_dir = args.out or fileio.join(args.dir, "report")
     written = report.write_report(result, out_dir)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -57,6 +57,7 @@ def write_shuffled_shards(records: Iterable[dict], base: str, num_shards: int, s
     import gzip
 
     rng = random.Random(f"{seed}:{fileio.basename(base)}")
+    fileio.makedirs(fileio.dirname(base))
     with tempfile.TemporaryDirectory(prefix="mt0_download_") as spool:
         buckets = [open(os.path.join(spool, f"{k}.jsonl"), "w", encoding="utf-8") for k in range(num_shards)]
         try:

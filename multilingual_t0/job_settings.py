@@ -55,37 +55,50 @@ def _mismatches(launcher: Mapping[str, Optional[str]]) -> Dict[str, tuple]:
     return {k: (v, here[k]) for k, v in launcher.items() if k in here and here[k] is not None and here[k] != v}
 
 
-def _raise(diff: Mapping[str, tuple]) -> None:
+def _raise(diff: Mapping[str, tuple], package_dir: str) -> None:
     lines = [f"  {k}: launcher {a!r}, this worker {b!r}" for k, (a, b) in sorted(diff.items())]
     raise JobSettingsMismatchError(
         "This process's data settings differ from the launcher's (from "
-        f"{settings_path()}):\n" + "\n".join(lines) +
+        f"{settings_path(package_dir)}):\n" + "\n".join(lines) +
         "\nIt would produce other data than the job was started with. Unset them on the worker (it then "
         "takes the launcher's) or relaunch the job with the values you want.")
 
 
-def apply() -> None:
+def apply(package_dir: str = PACKAGE_DIR) -> None:
     """On import of the tasks: take the launcher's settings where this process has none; stop on a
     difference. Outside a launched job (no settings file) nothing happens."""
-    launcher = baked()
+    launcher = baked(package_dir)
     if launcher is None:
         return
     diff = _mismatches(launcher)
     if diff:
-        _raise(diff)
+        _raise(diff, package_dir)
     for name, value in launcher.items():
         if value is not None and not os.environ.get(name):
             os.environ[name] = value
 
 
-def check() -> None:
+def check(package_dir: str = PACKAGE_DIR) -> None:
     """When a dataset is built: the settings still equal the launcher's (nothing changed them since)."""
-    launcher = baked()
+    launcher = baked(package_dir)
     if launcher is None:
         return
-    diff = {k: (v, current()[k]) for k, v in launcher.items() if k in DATA_SETTINGS and current()[k] != v}
+    here = current()
+    diff = {k: (v, here[k]) for k, v in launcher.items() if k in here and here[k] != v}
     if diff:
-        _raise(diff)
+        _raise(diff, package_dir)
+
+
+def check_reachable(settings: Mapping[str, Optional[str]], beam_args: Sequence[str]) -> None:
+    """A Dataflow job's workers share no disk with the launcher: its vocabulary and mirror must be
+    gs:// (or another remote) paths. Raises ValueError naming the setting otherwise."""
+    if not any("DataflowRunner" in a for a in beam_args):
+        return
+    for name in ("MT0_VOCAB", "MT0_DATA_DIR"):
+        value = settings.get(name)
+        if value and "://" not in value:
+            raise ValueError(f"{name}={value!r} is a local path, which Dataflow workers cannot read; "
+                             f"copy it to a bucket and set {name}=gs://... (e.g. `mt0 download --to gs://...`)")
 
 
 @contextlib.contextmanager
@@ -113,10 +126,18 @@ def baked_for_job(env: Optional[Mapping[str, str]] = None, package_dir: str = PA
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """`python -m multilingual_t0.job_settings JOB ARGS...`: launch.py's JOB with the settings baked."""
+    """`python -m multilingual_t0.job_settings JOB ARGS...`: launch.py's JOB with the settings baked
+    (a --dry-run only prints, so it bakes nothing)."""
     from multilingual_t0 import launch
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--dry-run" in args:
+        return launch.main(args)
+    try:
+        check_reachable(current(), args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return launch.EXIT_USAGE
     with baked_for_job():
         return launch.main(args)
 

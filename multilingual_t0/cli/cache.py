@@ -20,6 +20,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import importlib.util
 
+    from multilingual_t0 import job_settings
     from multilingual_t0.launch import JOBS, cache_command, format_command
 
     env = dict(os.environ, TASKS=",".join(args.names), CACHE_DIR=args.out)
@@ -31,4 +32,6 @@ def run(args) -> int:
         raise FileNotFoundError("apache_beam is not installed: pip install -r requirements-cache.txt "
                                 "(make install does this)")
     print(format_command(argv), file=sys.stderr)
-    return subprocess.call(argv)
+    job_settings.check_reachable(job_settings.current(env), args.beam_args)
+    with job_settings.baked_for_job(env):  # Beam workers import the tasks with the launcher's MT0_*
+        return subprocess.call(argv)

@@ -234,3 +234,19 @@ def test_damaged_file_in_a_task_is_a_clear_error(registered, mirror, capsys):
     ds = seqio.get_mixture_or_task(RTE_TASK).source.get_dataset("train", shuffle=False)
     with pytest.raises(tf.errors.OpError, match="Damaged data file .*train.jsonl.gz"):
         list(ds.as_numpy_iterator())
+
+
+def test_hub_stream_shuffles_with_datasets_own_buffer(tmp_path, no_network):
+    import dataclasses
+
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rte_records(300)))
+    spec = dataclasses.replace(RTE, hub_id=str(tmp_path / "repo"), hub_config=None)
+
+    def order(**kw):
+        return [r["idx"] for r in sources.open_split(spec, "train", kind="hub", **kw)]
+
+    assert order() == list(range(300))
+    shuffled = order(shuffle=True, seed=4)
+    assert shuffled == order(shuffle=True, seed=4) != order(shuffle=True, seed=5)
+    assert sorted(shuffled) == list(range(300)) and shuffled != list(range(300))

@@ -201,3 +201,51 @@ def test_truncated_gzip_in_a_bucket_names_the_file(registered, gcs, monkeypatch)
     message = str(err.value)
     assert f"{mirror}/ag_news/train.jsonl.gz" in message and "mt0 download" in message
     assert err.value.records_read > 0
+
+
+def test_download_to_a_bucket_then_read_it(registered, gcs, tmp_path, monkeypatch):
+    """`mt0 download --to gs://...` (a local folder stands in for the Hub repository)."""
+    import dataclasses
+
+    from multilingual_t0.catalog import find_dataset
+    from multilingual_t0.download import download_split, is_complete
+
+    records = _sample_records("super_glue", "rte", "train.jsonl") * 5
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    spec = dataclasses.replace(find_dataset("super_glue", "rte")[0], hub_id=str(tmp_path / "repo"), hub_config=None)
+    mirror = gcs["bucket"] + "/downloaded"
+    written = download_split(spec, "train", mirror)
+    assert written == [f"{mirror}/super_glue/rte/train-00000-of-00001.jsonl.gz"]
+    assert is_complete(f"{mirror}/super_glue/rte/train")
+    monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
+    monkeypatch.setenv("MT0_DATA_DIR", mirror)
+    from multilingual_t0.sources import open_split
+
+    got = list(open_split(spec, "train"))
+    assert sorted(map(json.dumps, got)) == sorted(map(json.dumps, records))
+
+
+def test_reading_a_large_file_in_a_bucket_streams(gcs, monkeypatch):
+    """The first record of a 20 MB file costs one block, not the file."""
+    from gcsfs.core import GCSFile
+
+    from multilingual_t0.sources import read_file
+
+    path = gcs["bucket"] + "/large/train.jsonl"
+    line = json.dumps({"premise": "x" * 1000, "label": 0}) + "\n"
+    with fileio.open(path, "w") as f:
+        for _ in range(20_000):
+            f.write(line)
+    fetched = []
+    real = GCSFile._fetch_range
+
+    def spy(self, start, end):
+        fetched.append(end - start)
+        return real(self, start, end)
+
+    monkeypatch.setattr(GCSFile, "_fetch_range", spy)
+    records = read_file(path)
+    assert next(records)["label"] == 0
+    assert fileio.size(path) > 20_000_000 and sum(fetched) <= fileio.READ_BLOCK_SIZE + 65_536
+    records.close()

@@ -2,7 +2,8 @@
 
 The split is located when `get_dataset` is called (so a missing split is a clear DataNotFoundError,
 not an error from inside tf.data); records are then read, rendered and yielded one by one. Sharding
-(multi-host input) renders only this host's records.
+(multi-host input) reads only this host's files or records; `shuffle` reads in a seeded random order
+(sources.read_split), reshuffled every epoch.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Mapping, Optional, Sequence, Tuple
 import seqio
 import tensorflow as tf
 
+from multilingual_t0 import job_settings
 from multilingual_t0.catalog import DatasetSpec
 from multilingual_t0.prompts import Renderer
-from multilingual_t0.sources import open_split
+from multilingual_t0.sources import open_split, resolve_seed
 
 
 class PromptedDataSource(seqio.DataSource):
@@ -61,27 +63,33 @@ class PromptedDataSource(seqio.DataSource):
                         with_choices=self.with_choices,
                         require_one_correct_choice=self.require_one_correct_choice, strict=self.strict)
 
-    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1):
-        """Python iterator over rendered examples (no TensorFlow): used by tf.data and by tools."""
-        stream = open_split(self.spec, split)  # raises here when the split is missing
-        return self.renderer().render_all(stream, split, start=shard_index, step=num_shards)
+    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
+                      seed: Optional[int] = None, epoch: int = 0):
+        """Python iterator over rendered examples (no TensorFlow): used by tf.data and by tools.
+        shuffle/seed/epoch: the reading order (sources.read_split); file order when shuffle is False."""
+        job_settings.check()  # a worker whose MT0_* settings differ from the launcher's stops here
+        stream = open_split(self.spec, split, shuffle=shuffle, seed=seed)  # raises here when missing
+        return self.renderer().render_indexed(stream.records(shard_index, num_shards, epoch), split)
 
     def get_dataset(self, split: str = "train", shuffle: bool = True, seed: Optional[int] = None,
                     shard_info: Optional[seqio.ShardInfo] = None, *, sequence_length=None,
                     use_cached: bool = False, num_epochs: Optional[int] = 1) -> tf.data.Dataset:
-        del shuffle, seed, sequence_length, use_cached, num_epochs  # the Task shuffles after rendering
+        del sequence_length, use_cached, num_epochs  # the Task repeats (re-running the generator)
         if split not in self.splits:
             raise ValueError(f"{self.spec.label} (task {self.task!r}) has no split {split!r}; "
                              f"it has: {', '.join(self.splits)}.")
         index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
-        examples = self.iter_examples(split, index, count)  # locate now, outside tf.data
+        seed = resolve_seed(seed) if shuffle else seed  # one seed for every epoch of this dataset
+        order = dict(shuffle=shuffle, seed=seed)
+        examples = self.iter_examples(split, index, count, **order)  # locate now, outside tf.data
         PromptedDataSource.pipelines_built += 1
-        first = [True]
+        epoch = [0]
 
         def generate():
-            # The first pass reuses the located stream; tf.data re-iterations (repeat) reopen it.
-            it = examples if first[0] else self.iter_examples(split, index, count)
-            first[0] = False
+            # The first pass reuses the located stream; tf.data re-iterations (repeat) reopen it,
+            # in another shuffled order per epoch.
+            it = examples if epoch[0] == 0 else self.iter_examples(split, index, count, **order, epoch=epoch[0])
+            epoch[0] += 1
             yield from it
 
         return tf.data.Dataset.from_generator(generate, output_signature=dict(self.output_signature))

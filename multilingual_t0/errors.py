@@ -41,3 +41,18 @@ class UnknownNameError(KeyError):
 
     def __str__(self) -> str:  # KeyError's str() would add quotes around the message
         return self.args[0]
+
+
+class DamagedFileError(OSError):
+    """A data file cannot be read to its end (truncated, corrupt, not UTF-8); names it and the fix."""
+
+    def __init__(self, path: str, records_read: int, cause: str):
+        self.path = path
+        self.records_read = records_read
+        super().__init__(
+            f"Damaged data file {path}: {cause} after {records_read} records.\n"
+            f"Fix: replace the file (re-download it: `mt0 download DATASET --to MIRROR` again, or copy it "
+            f"anew), then rerun.")
+
+    def __str__(self) -> str:  # OSError's str() of one argument is fine; keep it explicit
+        return self.args[0]

@@ -22,9 +22,9 @@ import seqio
 import tensorflow as tf
 from t5.data import preprocessors as t5_preprocessors
 
-from multilingual_t0 import mc4, vocab
+from multilingual_t0 import job_settings, mc4, vocab
 from multilingual_t0.errors import DataNotFoundError
-from multilingual_t0.sources import source_kind
+from multilingual_t0.sources import resolve_seed, source_kind
 
 TASK_PREFIX = "mt5_lm_adapt"
 MIXTURE_NAME = "mt5_lm_adapt"
@@ -102,16 +102,21 @@ class Mc4DataSource(seqio.DataSource):
         kind = source_kind()
         if kind == "hub":
             return self._tfds_dataset(split, shuffle, seed, shard_info)
+        job_settings.check()
         documents = mc4.locate(self.language.code, split, kind)  # raises here, not inside tf.data
         index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
         if kind == "samples":  # a few KB: held in memory, so tiny epochs repeat cheaply
-            texts = [t for i, t in enumerate(documents) if i % count == index]
+            texts = list(documents.texts(shard_index=index, num_shards=count))
             return tf.data.Dataset.from_tensor_slices({mc4.TEXT_FIELD: tf.constant(texts, tf.string)})
+        # This host's files (or records), in a seeded order reshuffled each epoch when shuffle is set.
+        order = dict(shuffle=shuffle, seed=resolve_seed(seed) if shuffle else seed, shard_index=index,
+                     num_shards=count)
+        epoch = [0]
 
         def generate():
-            for i, text in enumerate(documents):
-                if i % count == index:
-                    yield {mc4.TEXT_FIELD: text}
+            epoch[0] += 1
+            for text in documents.texts(**order, epoch=epoch[0] - 1):
+                yield {mc4.TEXT_FIELD: text}
 
         return tf.data.Dataset.from_generator(
             generate, output_signature={mc4.TEXT_FIELD: tf.TensorSpec((), tf.string)})

@@ -3,7 +3,8 @@
 `data/mc4_languages.csv` lists the 107 TFDS `c4/multilingual` splits (101 languages + 6 romanized
 `-Latn` variants) with mT5's token and page counts, so rates need no data. Documents come from:
   samples  multilingual_t0/data/samples/mc4/<lang>/<split>.jsonl (made-up text, a few languages)
-  mirror   $MT0_DATA_DIR/mc4/<lang>/<split>.{jsonl,jsonl.gz,parquet} (or shards <split>-*.<ext>),
+  mirror   $MT0_DATA_DIR/mc4/<lang>/<split>.{jsonl,jsonl.gz,parquet} (or shards <split>-*.<ext>;
+           a directory or gs:// prefix, read through fileio),
            one document per record in the field `text`
   hub      TFDS `c4/multilingual:<version>` for seqio (lm_adapt.py); the Hub's `allenai/c4` for
            `datasets` streams (lm_adapt_hf.py)
@@ -21,7 +22,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from multilingual_t0.catalog import DATA_DIR
 from multilingual_t0.errors import CatalogError, DataNotFoundError, UnknownNameError
-from multilingual_t0.sources import DATA_DIR_ENV, SAMPLES_DIR, InvalidRecord, find_files, read_files
+from multilingual_t0 import fileio
+from multilingual_t0.sources import DATA_DIR_ENV, SAMPLES_DIR, InvalidRecord, find_files, read_split
 
 log = logging.getLogger(__name__)
 
@@ -145,14 +147,15 @@ def sample_languages() -> List[str]:
 
 def split_files(root: str, code: str, split: str) -> Tuple[List[str], List[str]]:
     """(files found, paths and patterns tried) for one language split below `root`."""
-    return find_files(os.path.join(root, code, split))
+    return find_files(fileio.join(root, code, split))
 
 
-def iter_texts(files: Sequence[str]) -> Iterator[str]:
+def iter_texts(files: Sequence[str], **order) -> Iterator[str]:
     """Non-empty `text` values of the records in `files`; undecodable or text-less records are
-    skipped, counted, and reported once at the end of the files (with the first bad place)."""
+    skipped, counted, and reported once at the end of the files (with the first bad place).
+    `order`: shuffle, seed, shard_index, num_shards, epoch of sources.read_split (default: all, in order)."""
     skipped, first = 0, None
-    for record in read_files(files):
+    for _, record in read_split(files, **order):
         text = None if isinstance(record, InvalidRecord) else record.get(TEXT_FIELD)
         if isinstance(text, str) and text.strip():
             yield text
@@ -175,6 +178,10 @@ class DocumentFiles:
     def __iter__(self) -> Iterator[str]:
         return iter_texts(self.files)
 
+    def texts(self, **order) -> Iterator[str]:
+        """This host's documents (shard_index of num_shards), in file or seeded shuffled order."""
+        return iter_texts(self.files, **order)
+
 
 def file_root(kind: str, data_dir: Optional[str] = None) -> str:
     if kind == "samples":
@@ -183,7 +190,7 @@ def file_root(kind: str, data_dir: Optional[str] = None) -> str:
     if not root:
         raise DataNotFoundError("mC4 (mirror)", [f"${DATA_DIR_ENV} (not set)"],
                                 f"set {DATA_DIR_ENV} to a directory with mc4/<lang>/<split>.jsonl[.gz]")
-    return os.path.join(root, MIRROR_SUBDIR)
+    return fileio.join(root, MIRROR_SUBDIR)
 
 
 def locate(code: str, split: str, kind: str, data_dir: Optional[str] = None) -> DocumentFiles:
@@ -199,7 +206,7 @@ def locate(code: str, split: str, kind: str, data_dir: Optional[str] = None) -> 
                f"with {DATA_DIR_ENV}, or hub (TFDS {TFDS_NAME})")
     else:
         fix = (f"put the documents (JSON lines with a {TEXT_FIELD!r} field) at "
-               f"{os.path.join(root, lang.code, split)}.jsonl.gz, e.g. from the Hub's {HUB_ID} "
+               f"{fileio.join(root, lang.code, split)}.jsonl.gz, e.g. from the Hub's {HUB_ID} "
                f"{HUB_DATA_FILES[split].format(lang=lang.code)}")
     if not files:
         raise DataNotFoundError(what, tried, fix)

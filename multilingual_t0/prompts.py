@@ -158,11 +158,14 @@ class Renderer:
     def render_all(self, records: Iterable[Any], split: str, start: int = 0, step: int = 1
                    ) -> Iterator[Dict[str, Any]]:
         """Renders records[start::step] (a shard), updating RENDER_STATS[(task, split)]."""
+        return self.render_indexed(((i, r) for i, r in enumerate(records) if i % step == start), split)
+
+    def render_indexed(self, indexed_records: Iterable[Tuple[int, Any]], split: str) -> Iterator[Dict[str, Any]]:
+        """Renders (index in the split, record) pairs in the order given; the index seeds `choice`, so
+        a record renders the same however the split is sharded or shuffled."""
         stats = RenderStats(self.task, split)
         RENDER_STATS[(self.task, split)] = stats
-        for index, record in enumerate(records):
-            if index % step != start:
-                continue
+        for index, record in indexed_records:
             stats.records += 1
             try:
                 example, reason = self.render(index, record)

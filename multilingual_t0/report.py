@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import glob
 import json
 import math
 import os
@@ -30,6 +29,7 @@ import re
 import statistics
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from multilingual_t0 import fileio
 from multilingual_t0.catalog import DATA_DIR
 from multilingual_t0.errors import DataNotFoundError, UnknownNameError
 
@@ -101,26 +101,11 @@ class Report:
 # ---- file access: the only functions here that touch files (to route through fileio for gs://) ----
 
 def _open(path: str, mode: str = "r"):
-    """Opens a file: text modes UTF-8 without newline translation (csv needs that), or binary ("wb")."""
-    if "b" in mode:
-        return open(path, mode)  # pylint: disable=consider-using-with
-    return open(path, mode, newline="", encoding="utf-8")  # pylint: disable=consider-using-with
+    """Opens a local or gs:// file: text modes UTF-8 without newline translation (csv needs that)."""
+    return fileio.open(path, mode, newline="")
 
 
-def _glob(pattern: str) -> List[str]:
-    return glob.glob(pattern)
-
-
-def _is_file(path: str) -> bool:
-    return os.path.isfile(path)
-
-
-def _is_dir(path: str) -> bool:
-    return os.path.isdir(path)
-
-
-def _make_dir(path: str) -> None:
-    os.makedirs(path, exist_ok=True)
+_glob, _is_file, _is_dir, _make_dir = fileio.glob, fileio.isfile, fileio.isdir, fileio.makedirs
 
 
 # ---- which dataset, language and prompt a task is ----
@@ -151,7 +136,7 @@ def identify(task: str, index: Optional[Dict[str, Tuple[str, str, str]]] = None)
 
 def results_dir(path: str) -> str:
     """The directory holding the JSON logs: `<path>/inference_eval` when present, else `path`."""
-    sub = os.path.join(path, "inference_eval")
+    sub = fileio.join(path, "inference_eval")
     return sub if _is_dir(sub) else path
 
 
@@ -209,16 +194,16 @@ def read_eval_dir(path: str, step: Optional[int] = None) -> Tuple[List[PromptRes
     """Every task's accuracy found below an EVAL_OUTPUT_DIR (or its inference_eval/), plus notes."""
     root = results_dir(path)
     metrics = {os.path.basename(p)[: -len(METRICS_SUFFIX)]: p
-               for p in _glob(os.path.join(glob.escape(root), "*" + METRICS_SUFFIX))}
+               for p in _glob(fileio.join(fileio.escape(root), "*" + METRICS_SUFFIX))}
     inferences: Dict[str, Dict[int, str]] = {}
-    for p in _glob(os.path.join(glob.escape(root), "*.jsonl")):
+    for p in _glob(fileio.join(fileio.escape(root), "*.jsonl")):
         match = INFERENCE_FILE.match(os.path.basename(p))
         if match and not p.endswith(METRICS_SUFFIX):
             inferences.setdefault(match["task"], {})[int(match["step"])] = p
     if not metrics and not inferences:
         raise DataNotFoundError(
             f"T5X eval results in {path}",
-            [os.path.join(root, "*" + METRICS_SUFFIX), os.path.join(root, "*-<step>.jsonl")],
+            [fileio.join(root, "*" + METRICS_SUFFIX), fileio.join(root, "*-<step>.jsonl")],
             "pass the EVAL_OUTPUT_DIR of a t5x/eval.py run (configs/runs/eval_score.gin); its "
             "inference_eval/ folder holds <task>-metrics.jsonl",
         )
@@ -403,7 +388,7 @@ def trained_on_mixture(value: str) -> str:
     (its MIXTURE_OR_TASK_NAME)."""
     from multilingual_t0 import contamination
 
-    if not (os.sep in value or value.endswith(".gin") or _is_file(os.path.join(value, contamination.CONFIG_GIN))):
+    if not (os.sep in value or value.endswith(".gin") or _is_file(fileio.join(value, contamination.CONFIG_GIN))):
         return value
     tried = contamination.config_candidates(value)
     for path in tried:
@@ -523,7 +508,7 @@ def to_markdown(report: Report) -> str:
 
 
 def write_csvs(report: Report, out_dir: str) -> Tuple[str, str]:
-    prompts_path, summary_path = os.path.join(out_dir, "prompts.csv"), os.path.join(out_dir, "summary.csv")
+    prompts_path, summary_path = fileio.join(out_dir, "prompts.csv"), fileio.join(out_dir, "summary.csv")
     with _open(prompts_path, "w") as f:
         writer = csv.writer(f)
         writer.writerow(["dataset", "language", "template", "task", "step", "accuracy", "source"])
@@ -594,9 +579,9 @@ def plot(report: Report, path: str) -> str:
 def write_report(report: Report, out_dir: str) -> Dict[str, str]:
     """report.md, prompts.csv, summary.csv and accuracy.png in out_dir (created)."""
     _make_dir(out_dir)
-    md = os.path.join(out_dir, "report.md")
+    md = fileio.join(out_dir, "report.md")
     with _open(md, "w") as f:
         f.write(to_markdown(report))
     prompts_csv, summary_csv = write_csvs(report, out_dir)
-    png = plot(report, os.path.join(out_dir, "accuracy.png"))
+    png = plot(report, fileio.join(out_dir, "accuracy.png"))
     return {"markdown": md, "prompts": prompts_csv, "summary": summary_csv, "chart": png}

@@ -22,7 +22,7 @@ Importing twice (or calling `register()` again) changes nothing.
 
 from __future__ import annotations
 
-from multilingual_t0 import lm_adapt, registration, vocab, xeval
+from multilingual_t0 import job_settings, lm_adapt, registration, vocab, xeval
 from multilingual_t0.task_specs import SCORE_EVAL, TaskSpec, build_mixture_specs, build_task_specs
 
 
@@ -39,4 +39,5 @@ def register() -> None:
     lm_adapt.register()  # mT5 LM adaptation on mC4: data/mc4_languages.csv
 
 
+job_settings.apply()  # in a launched job (Beam worker): the launcher's MT0_* settings, or a loud stop
 register()

@@ -18,7 +18,10 @@
 #   CACHE_DIR      (required) output directory (gs:// for Dataflow)
 #   TASKS          comma-separated tasks or mixtures (default mt5_d4_gpt_sglue_train); mixtures expand
 #   TFDS_DATA_DIR  TensorFlow Datasets data directory, if a task reads TFDS
-#   PYTHON, MT0_VOCAB, MT0_DATA_SOURCE, MT0_DATA_DIR: as in first_run.sh
+#   PYTHON, MT0_VOCAB, MT0_DATA_SOURCE, MT0_DATA_DIR: as in first_run.sh. They travel with the job:
+#                  written into multilingual_t0/data/job_settings.json while it runs (Dataflow installs
+#                  that with the package); a worker whose own values differ stops. On Dataflow they
+#                  must be gs:// paths (a local one is refused).
 #
 # Options: --dry-run prints the exact command(s) instead of running them. Other arguments are
 # passed on: --flags unchanged, NAME=VALUE as the gin override --gin.NAME=VALUE.
@@ -27,4 +30,5 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/launch.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/launch.sh"
-launch cache "$@"
+# Through job_settings: the MT0_* settings are baked into the package the workers install (see there).
+exec "${PYTHON}" -m multilingual_t0.job_settings cache "$@"

@@ -130,8 +130,11 @@ def test_download_split_writes_the_mirror_layout(tmp_path, no_network):
     (tmp_path / "repo" / "train.jsonl").write_text(
         json.dumps({"premise": "p", "hypothesis": "h", "idx": 0, "label": 1}) + "\n", encoding="utf-8")
     spec = dataclasses.replace(find_dataset("super_glue", "rte")[0], hub_id=str(tmp_path / "repo"), hub_config=None)
-    path = download_split(spec, "train", str(tmp_path / "mirror"))
-    assert path == str(tmp_path / "mirror" / "super_glue" / "rte" / "train.jsonl")
+    paths = download_split(spec, "train", str(tmp_path / "mirror"))
+    # The catalog gives RTE's train size (2,490): one shard of permuted records, and the counts file.
+    assert paths == [str(tmp_path / "mirror" / "super_glue" / "rte" / "train-00000-of-00001.jsonl.gz")]
+    assert json.loads((tmp_path / "mirror" / "super_glue" / "rte" / "train.counts.json").read_text()) == {
+        "train-00000-of-00001.jsonl.gz": 1}
     from multilingual_t0.sources import open_mirror
 
     assert list(open_mirror(spec, spec.split("train"), data_dir=str(tmp_path / "mirror"))) == [

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from multilingual_t0.errors import DataNotFoundError, UnknownNameError
+    from multilingual_t0.errors import DamagedFileError, DataNotFoundError, UnknownNameError
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -68,7 +68,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UnknownNameError as err:
         print(f"mt0 {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (DataNotFoundError, FileNotFoundError, ValueError, KeyError) as err:
+    except (DataNotFoundError, DamagedFileError, FileNotFoundError, ValueError, KeyError) as err:
         print(f"mt0 {args.command}: {err}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ def split_names(names: Sequence[str], passthrough: Sequence[str]) -> Tuple[List[
 def run(args) -> int:
     import importlib.util
 
+    from multilingual_t0 import job_settings
     from multilingual_t0.launch import JOBS, cache_command, format_command
 
     names, beam_args = split_names(args.names, getattr(args, "passthrough", []))
@@ -49,4 +50,6 @@ def run(args) -> int:
         raise FileNotFoundError("apache_beam is not installed: pip install -r requirements-cache.txt "
                                 "(make install does this)")
     print(format_command(argv), file=sys.stderr)
-    return subprocess.call(argv)
+    job_settings.check_reachable(job_settings.current(env), args.beam_args)
+    with job_settings.baked_for_job(env):  # Beam workers import the tasks with the launcher's MT0_*
+        return subprocess.call(argv)

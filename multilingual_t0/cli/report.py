@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 
@@ -31,12 +30,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from multilingual_t0 import report
+    from multilingual_t0 import fileio, report
     from multilingual_t0.cli.common import print_json
 
     result = report.build_report(args.dir, step=args.step, reference=args.compare, prompts=args.prompts,
                                  trained_on=args.trained_on)
-    out_dir = args.out or os.path.join(args.dir, "report")
+    out_dir = args.out or fileio.join(args.dir, "report")
     written = report.write_report(result, out_dir)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -1,0 +1,146 @@
+"""Settings that change the data travel with a job: every Beam/Dataflow worker uses the launcher's.
+
+seqio's Beam caching re-imports `multilingual_t0.tasks` on every worker, and workers do not inherit the
+launcher's environment. The launcher (`mt0 cache`, `scripts/cache_tasks.sh`) therefore writes the
+settings below into the package it ships (`multilingual_t0/data/job_settings.json`; Dataflow installs
+the package from `--setup_file`, which packs everything in `data/`) for the duration of the job:
+
+* a worker without a setting takes the launcher's (before the tasks register: the vocabulary is bound
+  then);
+* a worker whose own value differs stops with JobSettingsMismatchError, at import and again when a
+  dataset is built: it never caches other data than the launcher chose.
+
+    python -m multilingual_t0.job_settings cache [ARGS...]   # launch.py's job, with the settings baked
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from typing import Dict, Iterator, Mapping, Optional, Sequence
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+FILE_NAME = "job_settings.json"
+# Every MT0_* setting that changes what a task yields (vocabulary, records, documents).
+DATA_SETTINGS = ("MT0_VOCAB", "MT0_DATA_SOURCE", "MT0_DATA_DIR", "MT0_MC4_VERSION")
+
+
+class JobSettingsMismatchError(RuntimeError):
+    """This process's MT0_* settings differ from those the job was launched with."""
+
+
+def settings_path(package_dir: str = PACKAGE_DIR) -> str:
+    return os.path.join(package_dir, "data", FILE_NAME)
+
+
+def current(env: Optional[Mapping[str, str]] = None) -> Dict[str, Optional[str]]:
+    """The data settings of `env` (default os.environ); unset ones as None (unset must match too)."""
+    env = os.environ if env is None else env
+    return {name: (env.get(name) or None) for name in DATA_SETTINGS}
+
+
+def baked(package_dir: str = PACKAGE_DIR) -> Optional[Dict[str, Optional[str]]]:
+    """The settings the running job was launched with, or None outside such a job."""
+    path = settings_path(package_dir)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["settings"]
+
+
+def _mismatches(launcher: Mapping[str, Optional[str]]) -> Dict[str, tuple]:
+    here = current()
+    return {k: (v, here[k]) for k, v in launcher.items() if k in here and here[k] is not None and here[k] != v}
+
+
+def _raise(diff: Mapping[str, tuple], package_dir: str) -> None:
+    lines = [f"  {k}: launcher {a!r}, this worker {b!r}" for k, (a, b) in sorted(diff.items())]
+    raise JobSettingsMismatchError(
+        "This process's data settings differ from the launcher's (from "
+        f"{settings_path(package_dir)}):\n" + "\n".join(lines) +
+        "\nIt would produce other data than the job was started with. Unset them on the worker (it then "
+        "takes the launcher's) or relaunch the job with the values you want.")
+
+
+def apply(package_dir: str = PACKAGE_DIR) -> None:
+    """On import of the tasks: take the launcher's settings where this process has none; stop on a
+    difference. Outside a launched job (no settings file) nothing happens."""
+    launcher = baked(package_dir)
+    if launcher is None:
+        return
+    diff = _mismatches(launcher)
+    if diff:
+        _raise(diff, package_dir)
+    for name, value in launcher.items():
+        if value is not None and not os.environ.get(name):
+            os.environ[name] = value
+
+
+def check(package_dir: str = PACKAGE_DIR) -> None:
+    """When a dataset is built: the settings still equal the launcher's (nothing changed them since)."""
+    launcher = baked(package_dir)
+    if launcher is None:
+        return
+    here = current()
+    diff = {k: (v, here[k]) for k, v in launcher.items() if k in here and here[k] != v}
+    if diff:
+        _raise(diff, package_dir)
+
+
+def check_reachable(settings: Mapping[str, Optional[str]], beam_args: Sequence[str]) -> None:
+    """A Dataflow job's workers share no disk with the launcher: its vocabulary and mirror must be
+    gs:// (or another remote) paths. Raises ValueError naming the setting otherwise."""
+    if not any("DataflowRunner" in a for a in beam_args):
+        return
+    for name in ("MT0_VOCAB", "MT0_DATA_DIR"):
+        value = settings.get(name)
+        if value and "://" not in value:
+            raise ValueError(f"{name}={value!r} is a local path, which Dataflow workers cannot read; "
+                             f"copy it to a bucket and set {name}=gs://... (e.g. `mt0 download --to gs://...`)")
+
+
+@contextlib.contextmanager
+def baked_for_job(env: Optional[Mapping[str, str]] = None, package_dir: str = PACKAGE_DIR) -> Iterator[str]:
+    """Writes the settings of `env` into the package for the duration of a job, then removes them
+    (restoring a file that was there before). Yields the file's path."""
+    path = settings_path(package_dir)
+    previous = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            previous = f.read()
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"settings": current(env), "written_by": "multilingual_t0.job_settings"}, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.remove(path)
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(previous)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python -m multilingual_t0.job_settings JOB ARGS...`: launch.py's JOB with the settings baked
+    (a --dry-run only prints, so it bakes nothing)."""
+    from multilingual_t0 import launch
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--dry-run" in args:
+        return launch.main(args)
+    try:
+        check_reachable(current(), args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return launch.EXIT_USAGE
+    with baked_for_job():
+        return launch.main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,6 +50,6 @@ def run(args) -> int:
         raise FileNotFoundError("apache_beam is not installed: pip install -r requirements-cache.txt "
                                 "(make install does this)")
     print(format_command(argv), file=sys.stderr)
-    job_settings.check_reachable(job_settings.current(env), args.beam_args)
+    job_settings.check_reachable(job_settings.current(env), beam_args)
     with job_settings.baked_for_job(env):  # Beam workers import the tasks with the launcher's MT0_*
         return subprocess.call(argv)

@@ -68,6 +68,11 @@ def find_files(base: str) -> Tuple[List[str], List[str]]:
     return [], tried
 
 
+def glob_files(pattern: str) -> List[str]:
+    """Files (not directories) matching a glob pattern (`**` recurses), sorted."""
+    return sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+
+
 def read_jsonl(path: str) -> Iterator[Any]:
     opener = gzip.open if path.endswith(".gz") else io.open
     with opener(path, "rt", encoding="utf-8") as f:

@@ -32,7 +32,7 @@ T5X_REQUIRED = {
 # Defaults of T5X's that our recipes rely on (same source).
 T5X_DEFAULTS = {"t5x/configs/runs/finetune.gin": {"DROPOUT_RATE": 0.1, "BATCH_SIZE": 128, "USE_CACHED_TASKS": True}}
 # Which T5X run config each of our run configs builds on.
-RUN_BASE = {"mt0_finetune": "finetune", "mt0_paper": "finetune", "lm_adapt": "finetune",
+RUN_BASE = {"mt0_finetune": "finetune", "mt0_paper": "finetune", "mt0_xp3": "finetune", "lm_adapt": "finetune",
             "eval_score": "eval", "infer": "infer"}
 
 
@@ -79,7 +79,8 @@ def _env(t5x_dir, **extra):
 
 # (job, extra settings) for every script and every choice a script offers.
 COMBINATIONS = (
-    [("train", {}), ("train", {"RUN_GIN": "mt0_paper"}), ("lm_adapt", {}), ("eval", {}), ("infer", {})]
+    [("train", {}), ("train", {"RUN_GIN": "mt0_paper"}), ("train", {"RUN_GIN": "mt0_xp3"}), ("lm_adapt", {}),
+     ("eval", {}), ("infer", {})]
     + [("train", {"MODEL_SIZE": s}) for s in launch.MODEL_SIZES]
     + [(job, {"PARTITIONING": p}) for job in ("train", "eval", "infer")
        for p in ("v3_256", "v4_128", "v4_256")]

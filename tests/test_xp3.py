@@ -255,3 +255,24 @@ def test_mt0_paper_recipe_picks_the_published_steps(t5x_tree):  # noqa: F811
     assert stack.macros["TRAIN_STEPS"] == 1_030_000
     assert stack.value("utils.SaveCheckpointConfig", "period") == 1000
     assert stack.macros["MIXTURE_OR_TASK_NAME"] == "mt5_d4_gpt_sglue_train"
+
+
+def test_cli_list_show_stats_export(registered, capsys, tmp_path):
+    from multilingual_t0.cli import main
+
+    def run(*argv):
+        code = main(list(argv) + ["--source", "samples"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return out
+
+    listed = json.loads(run("list", "--mixture", "mt5_xp3_train", "--grep", r"^xp3\.(sw|code)$", "--json"))
+    assert {r["task"]: r["rate"] for r in listed["tasks"]} == {"xp3.sw": 1_114_455, "xp3.code": 2_707_724}
+    shown = json.loads(run("show", "xp3.sw", "-n", "2", "--json"))
+    assert [s["targets"] for s in shown] == ["Yes", "Leo hali ya hewa ni nzuri."]
+    stats = json.loads(run("stats", "xp3mt.zh", "--lengths", "inputs=1024,targets=1024", "--json"))
+    assert "xp3mt.zh" in json.dumps(stats)
+    run("export", "xp3.yo", "--out", str(tmp_path))
+    with open(tmp_path / "xp3.yo.train.jsonl", encoding="utf-8") as f:
+        exported = [json.loads(line) for line in f]
+    assert [e["targets"] for e in exported] == ["Yes", "Ojú ọjọ́ dára lónìí.", "Ojú ọjọ́ dára lónìí."]

@@ -33,7 +33,7 @@ def _strings(value) -> Iterator[str]:
 
 
 def sample_texts(root: str = SAMPLES_DIR) -> Iterator[str]:
-    """Every string in every embedded sample record, in a stable order."""
+    """Every string in every embedded sample record (xP3's excepted), in a stable order."""
     for path in sorted(glob.glob(os.path.join(root, "**", "*.jsonl"), recursive=True)):
         if os.path.relpath(path, root).split(os.sep)[0] in EXCLUDED_SAMPLE_DIRS:
             continue

@@ -276,3 +276,41 @@ def test_cli_list_show_stats_export(registered, capsys, tmp_path):
     with open(tmp_path / "xp3.yo.train.jsonl", encoding="utf-8") as f:
         exported = [json.loads(line) for line in f]
     assert [e["targets"] for e in exported] == ["Yes", "Ojú ọjọ́ dára lónìí.", "Ojú ọjọ́ dára lónìí."]
+
+
+def test_tiny_t5x_trains_mt0_xp3_with_own_data_mixed_in(tmp_path, vocab_path):
+    """scripts/first_run.sh RUN_GIN=mt0_xp3 with a user's gin file mixing their JSONL into xP3: a
+    2-layer model trains 3 steps on the sample data with real T5X (skipped where T5X is not importable)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    spec = importlib.util.find_spec("t5x")
+    if spec is None:
+        pytest.skip("T5X is not importable (not on PyPI; clone github.com/google-research/t5x to run this)")
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("".join(json.dumps({"question": f"{i} + {i}?", "answer": str(2 * i)}) + "\n" for i in range(20)))
+    (tmp_path / "tiny.gin").write_text(
+        "from __gin__ import dynamic_registration\nfrom t5x.examples.t5 import network\n"
+        "network.T5Config:\n  vocab_size = 1024\n  dtype = 'float32'\n  emb_dim = 32\n  num_heads = 2\n"
+        "  num_encoder_layers = 2\n  num_decoder_layers = 2\n  head_dim = 16\n  mlp_dim = 64\n")
+    (tmp_path / "mine.gin").write_text(
+        "from __gin__ import dynamic_registration\nfrom multilingual_t0 import custom\nfrom multilingual_t0 import xp3\n"
+        f"custom.add_task.name = 'tiny_t5x_mine'\ncustom.add_task.splits = {{'train': '{mine}'}}\n"
+        "custom.add_task.inputs_field = 'question'\ncustom.add_task.targets_field = 'answer'\n"
+        "xp3.register_mixture.name = 'tiny_t5x_xp3_plus_mine'\n"
+        "xp3.register_mixture.mix_in = [(@custom.add_task(), 0.1)]\n"
+        "MIXTURE_OR_TASK_NAME = @xp3.register_mixture()\n")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHON": sys.executable, "T5X_DIR": os.path.dirname(os.path.dirname(spec.origin)),
+           "MODEL_SIZE": "small", "RUN_GIN": "mt0_xp3", "JAX_PLATFORMS": "cpu", "MT0_DATA_SOURCE": "samples",
+           "MODEL_DIR": str(tmp_path / "model"), "TFDS_DATA_DIR": str(tmp_path / "tfds")}
+    train = subprocess.run(
+        [os.path.join(repo, "scripts/first_run.sh"), f"--gin_file={tmp_path / 'tiny.gin'}",
+         f"--gin_file={tmp_path / 'mine.gin'}", "TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 16}",
+         "TRAIN_STEPS=3", "BATCH_SIZE=4", "INITIAL_CHECKPOINT_PATH=None", "EVAL_PERIOD=3",
+         "utils.SaveCheckpointConfig.period=3"],
+        env=env, capture_output=True, text=True, timeout=900)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert (tmp_path / "model" / "checkpoint_3").is_dir()
+    assert "Initializing dataset for task 'tiny_t5x_xp3_plus_mine'" in train.stderr

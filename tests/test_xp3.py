@@ -99,6 +99,14 @@ def test_register_mixture_mixes_other_tasks_in_at_their_share(registered):
     assert shares["xp3.sw"] + shares["xp3.yo"] == pytest.approx(0.75)
 
 
+def test_register_mixture_mixes_a_whole_mixture_in(registered):
+    mixture = seqio.get_mixture_or_task(
+        xp3.register_mixture("test_xp3_sw_plus_xp3mt", languages=["sw"], mix_in={"mt5_xp3mt_train": 0.5}))
+    shares = {t.name: mixture.get_rate(t) / mixture.total_rate for t in mixture.tasks}
+    assert len(shares) == 47 and shares["xp3.sw"] == pytest.approx(0.5)
+    assert shares["xp3mt.yo"] == pytest.approx(0.5 * 913_021 / sum(lang.samples for lang in XP3MT))
+
+
 def test_mixture_errors_name_the_problem(registered):
     with pytest.raises(UnknownNameError, match="Did you mean: sw"):
         xp3.mixture_rates("xp3", ["swa"])

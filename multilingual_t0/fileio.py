@@ -121,11 +121,11 @@ def size(path: str) -> int:
 
 
 def glob(pattern: str) -> List[str]:
-    """Sorted matches of a `*`/`?` pattern; remote results keep the scheme."""
+    """Sorted matches of a `*`/`?`/`**` pattern; remote results keep the scheme."""
     if not is_remote(pattern):
         import glob as _glob
 
-        return sorted(_glob.glob(pattern))
+        return sorted(_glob.glob(pattern, recursive=True))
     fs, inner = filesystem(pattern)
     return sorted(_unstrip(pattern, p) for p in fs.glob(inner))
 

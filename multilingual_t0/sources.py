@@ -90,6 +90,11 @@ def _damaged(path: str, records: int, err: BaseException) -> DamagedFileError:
     return DamagedFileError(path, records, f"{type(err).__name__}: {err}")
 
 
+def glob_files(pattern: str) -> List[str]:
+    """Files (not directories) matching a glob pattern (`**` recurses), local or gs://, sorted."""
+    return [p for p in fileio.glob(pattern) if fileio.isfile(p)]
+
+
 def read_jsonl(path: str) -> Iterator[Any]:
     """Records of a .jsonl or .jsonl.gz file, streamed; a corrupt line becomes an InvalidRecord (counted
     by the caller), a damaged file raises DamagedFileError naming it."""

@@ -15,6 +15,8 @@ Registered:
   `mt5_mt0_heldout_score_eval` (English: ANLI, CB, RTE, COPA, StoryCloze, WinoGrande); every template:
   `mt5_<benchmark>_all_prompts_score_eval`, `mt5_xeval_all_prompts_score_eval`,
   `mt5_mt0_heldout_all_prompts_score_eval`; and `mt5_t0_heldout_score_eval` (every template of T0's held-out sets).
+* xP3 (xp3.py): `xp3.<lang>` and `xp3mt.<lang>` (46 languages each), mixtures `mt5_xp3_train` and
+  `mt5_xp3mt_train` (rate = the language's samples). `custom.add_task` adds the user's own files.
 
 No network, no file writes, no output, no randomness; data is needed only when a dataset is built.
 Importing twice (or calling `register()` again) changes nothing.
@@ -22,7 +24,7 @@ Importing twice (or calling `register()` again) changes nothing.
 
 from __future__ import annotations
 
-from multilingual_t0 import job_settings, lm_adapt, registration, vocab, xeval
+from multilingual_t0 import job_settings, lm_adapt, registration, vocab, xeval, xp3
 from multilingual_t0.task_specs import SCORE_EVAL, TaskSpec, build_mixture_specs, build_task_specs
 
 
@@ -37,6 +39,7 @@ def register() -> None:
     registration.add_missing(build_task_specs(), lambda spec: _add_task(spec, features), build_mixture_specs())
     xeval.register(features)  # zero-shot evaluation: data/xeval.csv
     lm_adapt.register()  # mT5 LM adaptation on mC4: data/mc4_languages.csv
+    xp3.register()  # xP3 / xP3mt: data/xp3_languages.csv, data/xp3mt_languages.csv
 
 
 job_settings.apply()  # in a launched job (Beam worker): the launcher's MT0_* settings, or a loud stop

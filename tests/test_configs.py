@@ -26,7 +26,7 @@ for _row in T5X_NAMES:
 REQUIRED = "%" + gin_macros.REQUIRED
 MT5_BASE = "t5x/examples/t5/mt5/base.gin"
 # Which T5X run config each of our run configs builds on.
-RUN_BASE = {"mt0_finetune": "finetune", "mt0_paper": "finetune", "lm_adapt": "finetune",
+RUN_BASE = {"mt0_finetune": "finetune", "mt0_paper": "finetune", "mt0_xp3": "finetune", "lm_adapt": "finetune",
             "eval_score": "eval", "infer": "infer"}
 
 
@@ -75,7 +75,8 @@ def _env(t5x_dir, **extra):
 
 # (job, extra settings) for every script and every choice a script offers.
 COMBINATIONS = (
-    [("train", {}), ("train", {"RUN_GIN": "mt0_paper"}), ("lm_adapt", {}), ("eval", {}), ("infer", {})]
+    [("train", {}), ("train", {"RUN_GIN": "mt0_paper"}), ("train", {"RUN_GIN": "mt0_xp3"}), ("lm_adapt", {}),
+     ("eval", {}), ("infer", {})]
     + [("train", {"MODEL_SIZE": s}) for s in launch.MODEL_SIZES]
     + [(job, {"PARTITIONING": p}) for job in ("train", "eval", "infer")
        for p in ("v3_256", "v4_128", "v4_256")]

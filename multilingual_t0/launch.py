@@ -24,12 +24,13 @@ from multilingual_t0 import t5x_pin
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL_SIZES = ("small", "base", "large", "xl", "xxl")
-# mT5 as released by its authors (Mesh TF; T5X converts it on restore), at its 1,000,000 pretraining steps.
-MT5_CHECKPOINT = "gs://t5-data/pretrained_models/mt5/{size}/model.ckpt-1000000"
-MT5_STEP = 1_000_000
+# mT5 at its 1,000,000 pretraining steps, in T5X's format (docs/models.md; t5x_pin states it once).
+MT5_CHECKPOINT, MT5_STEP = t5x_pin.MT5_CHECKPOINT, t5x_pin.MT5_STEP
 START_CHOICES = ("mt5", "mt5_lm_adapted", "none")
-# The original run's fine-tuning length (configs/runs/mt0_finetune.gin: TRAIN_STEPS 1,125,000 from mT5).
+# Fine-tuning steps when FINETUNE_STEPS is unset: each recipe's own (its gin's TRAIN_STEPS - 1,000,000).
+# The original run (mt0_finetune.gin) 125,000; the mT0 paper (xmtf) 30,000, checkpoints every 1,000.
 DEFAULT_FINETUNE_STEPS = 125_000
+RECIPE_FINETUNE_STEPS = {"mt0_paper": 30_000, "mt0_xp3": 30_000}
 EXIT_USAGE = 2
 
 # What each setting is, for the messages a missing one produces. Order = order printed.
@@ -54,10 +55,11 @@ SETTINGS: Dict[str, Tuple[str, str]] = {
     "START_CHECKPOINT": ("where fine-tuning starts: mt5 (mT5 at 1,000,000 steps, as mT0; default), mt5_lm_adapted "
                          "(T5X's released LM-adapted mT5 at 1,100,000), none (from scratch), or a checkpoint path "
                          "ending in checkpoint_<step> (e.g. lm_adapt.sh's output)", "mt5_lm_adapted"),
-    "FINETUNE_STEPS": ("fine-tuning steps after the starting checkpoint's own (default 125,000, the original "
-                       "run's): TRAIN_STEPS = start step + FINETUNE_STEPS", "30000"),
+    "FINETUNE_STEPS": ("fine-tuning steps after the starting checkpoint's own (default: the recipe's, 125,000 "
+                       "for mt0_finetune, 30,000 for mt0_paper/mt0_xp3): TRAIN_STEPS = start step + "
+                       "FINETUNE_STEPS", "30000"),
     "MODEL_SIZE": ("mT5 size: one of " + ", ".join(MODEL_SIZES) + " (default xxl)", "xl"),
-    "RUN_GIN": ("run config in configs/runs/ (first_run.sh: mt0_finetune or mt0_paper)", "mt0_paper"),
+    "RUN_GIN": ("run config in configs/runs/ (first_run.sh: mt0_finetune, mt0_paper or mt0_xp3)", "mt0_xp3"),
     "PARTITIONING": ("TPU preset in configs/partitioning/ (v3_256, v4_128, v4_256)", "v4_256"),
     "MT0_VOCAB": ("SentencePiece model for tasks AND model (default: mT5's on gs://t5-data)", ""),
     "MT0_DATA_SOURCE": ("where prompted datasets are read: auto|mirror|hub|samples", "auto"),
@@ -177,7 +179,7 @@ def t5x_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> List[
     argv += [f"--gin.{name}={gin_string(settings[name])}" for name in job.env_macros]
     if "START_CHECKPOINT" in job.optional:
         path, step = start_checkpoint(env, size)
-        finetune_steps = _positive_int(env, "FINETUNE_STEPS", DEFAULT_FINETUNE_STEPS)
+        finetune_steps = _positive_int(env, "FINETUNE_STEPS", RECIPE_FINETUNE_STEPS.get(run, DEFAULT_FINETUNE_STEPS))
         argv += [f"--gin.INITIAL_CHECKPOINT_PATH={gin_string(path) if path else None}",
                  f"--gin.TRAIN_STEPS={step + finetune_steps}"]
     elif job.binary == "train" and size != "xxl":

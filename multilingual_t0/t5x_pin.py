@@ -20,6 +20,10 @@ NAMES_TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "
 MT5_VOCAB_SIZE = 250112
 MT5_VOCAB_SIZE_SOURCE = ("t5x/examples/t5/mt5/base.gin", "network.T5Config", "vocab_size")
 
+# docs/models.md, "mT5 Checkpoints": T5X's own copies of the released mT5 (no Mesh TF conversion on restore).
+MT5_CHECKPOINT = "gs://t5-data/pretrained_models/t5x/mt5_{size}/checkpoint_1000000"
+MT5_STEP = 1_000_000
+
 # docs/models.md, "mT5 LM-Adapted Checkpoints": mT5 trained 100k more steps on the LM objective.
 MT5_LM_ADAPTED_CHECKPOINT = "gs://t5-data/pretrained_models/t5x/mt5_lm_adapted/{size}/checkpoint_1100000"
 MT5_LM_ADAPTED_STEP = 1_100_000

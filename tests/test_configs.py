@@ -257,7 +257,7 @@ def test_original_recipe(t5x_tree):
     assert m["MIXTURE_OR_TASK_NAME"] == "mt5_d4_gpt_sglue_train"
     assert m["TASK_FEATURE_LENGTHS"] == {"inputs": 256, "targets": 256}
     assert m["TRAIN_STEPS"] == 1_125_000
-    assert m["INITIAL_CHECKPOINT_PATH"] == "gs://t5-data/pretrained_models/mt5/xxl/model.ckpt-1000000"
+    assert m["INITIAL_CHECKPOINT_PATH"] == "gs://t5-data/pretrained_models/t5x/mt5_xxl/checkpoint_1000000"
     assert m["USE_CACHED_TASKS"] is False
     assert m["DROPOUT_RATE"] == 0.1 and T5X_MACROS["t5x/configs/runs/finetune.gin"]["DROPOUT_RATE"] == "0.1"
     assert m["MODEL_DIR"] == "gs://b/mt0"
@@ -284,8 +284,8 @@ def test_training_runs_no_evaluation_by_default(t5x_tree, run_gin):
 
 
 @pytest.mark.parametrize("start,size,path,step", [
-    ("mt5", "xxl", "gs://t5-data/pretrained_models/mt5/xxl/model.ckpt-1000000", 1_000_000),
-    ("", "small", "gs://t5-data/pretrained_models/mt5/small/model.ckpt-1000000", 1_000_000),
+    ("mt5", "xxl", "gs://t5-data/pretrained_models/t5x/mt5_xxl/checkpoint_1000000", 1_000_000),
+    ("", "small", "gs://t5-data/pretrained_models/t5x/mt5_small/checkpoint_1000000", 1_000_000),
     ("mt5_lm_adapted", "xl", "gs://t5-data/pretrained_models/t5x/mt5_lm_adapted/xl/checkpoint_1100000", 1_100_000),
     ("none", "base", None, 0),
     ("gs://b/lm_adapt/xxl/checkpoint_1100000", "xxl", "gs://b/lm_adapt/xxl/checkpoint_1100000", 1_100_000),

@@ -75,7 +75,7 @@ def test_first_run_dry_run_prints_the_exact_command():
         f"{T5X_DIR}/t5x/train.py", f"--gin_search_paths={REPO}",
         "--gin_file=configs/models/mt5_xxl.gin", "--gin_file=configs/runs/mt0_finetune.gin",
         "--gin.MODEL_DIR='gs://b/mt0/xxl'",
-        "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/mt5/xxl/model.ckpt-1000000'",
+        "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/t5x/mt5_xxl/checkpoint_1000000'",
         "--gin.TRAIN_STEPS=1125000", "--tfds_data_dir=gs://b/tfds",
         "--gin.BATCH_SIZE=256", "--gin.EVAL_PERIOD=5000"]
     # Settings are printed (stderr) so the log shows what the run used.
@@ -108,7 +108,7 @@ def test_dry_run_command_points_at_t5x_when_it_is_only_cloned():
 
 @pytest.mark.parametrize("settings,expected", [
     ({"RUN_GIN": "mt0_paper"}, "--gin_file=configs/runs/mt0_paper.gin"),
-    ({"MODEL_SIZE": "xl"}, "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/mt5/xl/model.ckpt-1000000'"),
+    ({"MODEL_SIZE": "xl"}, "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/t5x/mt5_xl/checkpoint_1000000'"),
     ({"PARTITIONING": "v4_256"}, "--gin_file=configs/partitioning/v4_256.gin"),
     ({"CACHE_DIR": "gs://b/cache"}, "--gin.USE_CACHED_TASKS=True"),
 ])
@@ -295,3 +295,17 @@ def test_mt0_cache_caches_and_seqio_reads_it_back(tmp_path, registered):
     finally:
         seqio.set_global_cache_dirs([])
     assert cached == fresh and len(fresh) > 0
+
+
+@pytest.mark.parametrize("run_gin, steps", [("mt0_finetune", 1_125_000), ("mt0_paper", 1_030_000),
+                                             ("mt0_xp3", 1_030_000)])
+def test_first_run_counts_each_recipes_own_steps(run_gin, steps):
+    """Without FINETUNE_STEPS the launcher keeps the recipe's length (the paper's 30,000 for xP3),
+    from T5X's plain mT5 at 1,000,000 steps for the chosen size."""
+    from multilingual_t0 import launch
+
+    env = {"MODEL_DIR": "gs://b/m", "TFDS_DATA_DIR": "gs://b/tfds", "T5X_DIR": "/t5x", "RUN_GIN": run_gin,
+           "MODEL_SIZE": "base"}
+    argv = launch.t5x_command(launch.JOBS["train"], env, [])
+    assert f"--gin.TRAIN_STEPS={steps}" in argv
+    assert "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/t5x/mt5_base/checkpoint_1000000'" in argv

@@ -1,13 +1,20 @@
 """A seqio DataSource that reads one catalog dataset and renders it through one template.
 
 The split is located when `get_dataset` is called (so a missing split is a clear DataNotFoundError,
-not an error from inside tf.data); records are then read, rendered and yielded one by one. Sharding
-(multi-host input) renders only this host's records.
+not an error from inside tf.data); records are then read and rendered in Python (`iter_examples`).
+Sharding (multi-host input) renders only this host's records.
+
+The Python -> TensorFlow crossing (`from_generator`) costs ~100 us per call whatever it carries, more
+than rendering an example; so the generator hands over `EXAMPLES_PER_CALL` rendered examples at a time
+and tf.data unbatches them (same examples, same order). `MT0_INPUT_BOUNDARY=per_example` restores the
+one-example-per-call boundary (benchmarks compare the two in one run).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence, Tuple
+import itertools
+import os
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import seqio
 import tensorflow as tf
@@ -15,6 +22,50 @@ import tensorflow as tf
 from multilingual_t0.catalog import DatasetSpec
 from multilingual_t0.prompts import Renderer
 from multilingual_t0.sources import open_split
+
+BOUNDARY_ENV = "MT0_INPUT_BOUNDARY"
+BOUNDARIES = ("batched", "per_example")
+EXAMPLES_PER_CALL = 256
+
+
+def input_boundary() -> str:
+    """`batched` (default) or `per_example`, from `$MT0_INPUT_BOUNDARY` (read when a dataset is built)."""
+    value = os.environ.get(BOUNDARY_ENV, "").strip().lower() or BOUNDARIES[0]
+    if value not in BOUNDARIES:
+        raise ValueError(f"{BOUNDARY_ENV}={value!r} is not one of {', '.join(BOUNDARIES)}; unset it for "
+                         "the default (batched).")
+    return value
+
+
+def _columns(chunk: List[Dict[str, Any]], with_choices: bool) -> Dict[str, Any]:
+    """A chunk of examples as columns; answer choices flattened with per-example counts (ragged)."""
+    batch = {"inputs": [e["inputs"] for e in chunk], "targets": [e["targets"] for e in chunk]}
+    if with_choices:
+        batch["answer_choices"] = [c for e in chunk for c in e["answer_choices"]]
+        batch["answer_choice_counts"] = [len(e["answer_choices"]) for e in chunk]
+    return batch
+
+
+def _chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool) -> Iterator[Dict[str, Any]]:
+    it = iter(examples)
+    while True:
+        chunk = list(itertools.islice(it, size))
+        if not chunk:
+            return
+        yield _columns(chunk, with_choices)
+
+
+def _rebuild_choices(batch: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    out = {k: v for k, v in batch.items() if k != "answer_choice_counts"}
+    out["answer_choices"] = tf.RaggedTensor.from_row_lengths(batch["answer_choices"],
+                                                             batch["answer_choice_counts"])
+    return out
+
+
+def _as_tensors(example: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    # Unbatched ragged answer choices have a RaggedTensorSpec of ragged rank 0; a map function sees a
+    # plain Tensor, so returning it gives the per-example path's TensorSpec (one map per example).
+    return dict(example)
 
 
 class PromptedDataSource(seqio.DataSource):
@@ -84,7 +135,20 @@ class PromptedDataSource(seqio.DataSource):
             first[0] = False
             yield from it
 
-        return tf.data.Dataset.from_generator(generate, output_signature=dict(self.output_signature))
+        if input_boundary() == "per_example":
+            return tf.data.Dataset.from_generator(generate, output_signature=dict(self.output_signature))
+        return self._unbatched(lambda: _chunks(generate(), EXAMPLES_PER_CALL, self.with_choices))
+
+    def _unbatched(self, batches) -> tf.data.Dataset:
+        """Column batches from `batches()` -> one element per example, in order."""
+        signature = {"inputs": tf.TensorSpec((None,), tf.string), "targets": tf.TensorSpec((None,), tf.string)}
+        if self.with_choices:
+            signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
+            signature["answer_choice_counts"] = tf.TensorSpec((None,), tf.int64)
+        ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
+        if not self.with_choices:
+            return ds.unbatch()
+        return ds.map(_rebuild_choices).unbatch().map(_as_tensors)
 
     def __repr__(self) -> str:
         return (f"PromptedDataSource({self.spec.label}, template={self.template!r}, "

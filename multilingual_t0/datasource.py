@@ -6,12 +6,17 @@ Sharding (multi-host input) renders only this host's records.
 
 The Python -> TensorFlow crossing (`from_generator`) costs ~100 us per call whatever it carries, more
 than rendering an example; so the generator hands over `EXAMPLES_PER_CALL` rendered examples at a time
-and tf.data unbatches them (same examples, same order). `MT0_INPUT_BOUNDARY=per_example` restores the
-one-example-per-call boundary (benchmarks compare the two in one run).
+and tf.data unbatches them (same examples, same order). Given the task's output features
+(`tokenize_features`, the prompted training tasks), the source also tokenizes each whole batch before
+unbatching — exactly `seqio.preprocessors.tokenize` (ids, `*_pretokenized` strings, answer choices
+passed through); the task's `preprocessors.tokenize` then finds nothing left to tokenize, and the cache
+placeholder and EOS come after as before. `MT0_INPUT_BOUNDARY=per_example` restores one example per
+call and seqio's per-example tokenize (benchmarks compare the two in one run).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -62,10 +67,12 @@ def _rebuild_choices(batch: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     return out
 
 
-def _as_tensors(example: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-    # Unbatched ragged answer choices have a RaggedTensorSpec of ragged rank 0; a map function sees a
-    # plain Tensor, so returning it gives the per-example path's TensorSpec (one map per example).
-    return dict(example)
+def _prepare_batch(batch: Dict[str, tf.Tensor], with_choices: bool, tokenize_features) -> Dict[str, tf.Tensor]:
+    if with_choices:
+        batch = _rebuild_choices(batch)
+    if tokenize_features:
+        batch = seqio.preprocessors.tokenize_impl(batch, tokenize_features, copy_pretokenized=True)
+    return batch
 
 
 class PromptedDataSource(seqio.DataSource):
@@ -76,7 +83,7 @@ class PromptedDataSource(seqio.DataSource):
 
     def __init__(self, spec: DatasetSpec, template: str, task: str, with_choices: bool,
                  require_one_correct_choice: bool = False, strict: Optional[bool] = None,
-                 template_from: Optional[Tuple[str, Optional[str]]] = None):
+                 template_from: Optional[Tuple[str, Optional[str]]] = None, tokenize_features=None):
         sizes = {s.name: s.num_examples for s in spec.splits}
         super().__init__(
             splits=spec.split_names,
@@ -92,6 +99,8 @@ class PromptedDataSource(seqio.DataSource):
         # (dataset, subset) whose promptsource template renders the records; default: the data's own.
         # Multilingual eval applies English templates to other datasets (XCOPA with super_glue/copa's).
         self.template_from = template_from or (spec.dataset, spec.subset)
+        # The task's output features, when its chain starts with preprocessors.tokenize (see above).
+        self.tokenize_features = tokenize_features
 
     @property
     def supports_arbitrary_sharding(self) -> bool:
@@ -140,15 +149,21 @@ class PromptedDataSource(seqio.DataSource):
         return self._unbatched(lambda: _chunks(generate(), EXAMPLES_PER_CALL, self.with_choices))
 
     def _unbatched(self, batches) -> tf.data.Dataset:
-        """Column batches from `batches()` -> one element per example, in order."""
+        """Column batches from `batches()` -> [tokenized on the batch] -> one element per example, in order.
+
+        Unbatched variable-length features (ids, answer choices) have a ragged-rank-0 RaggedTensorSpec:
+        every map function sees plain Tensors, and the task's next map (EOS, rank classification)
+        returns the per-example path's TensorSpecs (tests/test_input_pipeline.py compares them).
+        """
         signature = {"inputs": tf.TensorSpec((None,), tf.string), "targets": tf.TensorSpec((None,), tf.string)}
         if self.with_choices:
             signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
             signature["answer_choice_counts"] = tf.TensorSpec((None,), tf.int64)
         ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
-        if not self.with_choices:
-            return ds.unbatch()
-        return ds.map(_rebuild_choices).unbatch().map(_as_tensors)
+        if self.with_choices or self.tokenize_features:
+            ds = ds.map(functools.partial(_prepare_batch, with_choices=self.with_choices,
+                                          tokenize_features=self.tokenize_features))
+        return ds.unbatch()
 
     def __repr__(self) -> str:
         return (f"PromptedDataSource({self.spec.label}, template={self.template!r}, "

@@ -53,13 +53,17 @@ def _tokenize_batch(batch, output_features):
 
 
 def tokenize(dataset: tf.data.Dataset, output_features) -> tf.data.Dataset:
-    """`seqio.preprocessors.tokenize`, done on batches of examples and unbatched again.
+    """`seqio.preprocessors.tokenize` of the output features still text, on batches of examples.
 
     Same features (`inputs`, `targets` as int32 ids, `*_pretokenized` strings, others passed through),
-    same order; `MT0_INPUT_BOUNDARY=per_example` uses seqio's per-example map instead.
+    same order. Features the source already tokenized (PromptedDataSource with `tokenize_features`)
+    pass through untouched. `MT0_INPUT_BOUNDARY=per_example` uses seqio's per-example map instead.
     """
     from multilingual_t0.datasource import input_boundary
 
+    spec = dataset.element_spec
+    if all(k in spec and spec[k].dtype != tf.string for k in output_features):
+        return dataset  # tokenized by the source, on whole batches
     if input_boundary() == "per_example":
         return seqio.preprocessors.tokenize(dataset, output_features)
     batched = dataset.ragged_batch(TOKENIZE_BATCH)  # ragged: answer choices differ in number

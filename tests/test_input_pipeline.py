@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import seqio
+import tensorflow as tf
 
 from conftest import TEST_LENGTHS
 from multilingual_t0 import datasource, preprocessors, vocab
@@ -84,12 +85,23 @@ def test_many_records_cross_in_full_batches(registered, monkeypatch, tmp_path):
         _same(a, b)
 
 
-def test_source_dataset_has_the_per_example_signature(registered, monkeypatch, small_batches):
-    source = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style").source
+def test_sources_yield_the_rendered_examples(registered, monkeypatch, small_batches):
+    """A twin's source yields the rendered strings; a training task's source, their seqio tokenization."""
     monkeypatch.setenv(datasource.BOUNDARY_ENV, "batched")
-    ds = source.get_dataset("train")
-    assert ds.element_spec == dict(source.output_signature)
-    assert len(list(ds)) == len(list(source.iter_examples("train")))
+    twin = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style_score_eval").source
+    rendered = list(twin.iter_examples("train"))
+    got = list(twin.get_dataset("train").as_numpy_iterator())
+    assert [e["inputs"].decode() for e in got] == [e["inputs"] for e in rendered]
+    assert [[c.decode() for c in e["answer_choices"]] for e in got] == [e["answer_choices"] for e in rendered]
+    source = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style").source
+    assert source.tokenize_features is not None
+    expected = seqio.preprocessors.tokenize(
+        tf.data.Dataset.from_generator(lambda: iter(rendered), output_signature=dict(twin.output_signature)),
+        source.tokenize_features)
+    got = list(source.get_dataset("train").as_numpy_iterator())
+    assert len(got) == len(rendered) >= 3
+    for a, b in zip(expected.as_numpy_iterator(), got):
+        _same(a, b)
 
 
 def test_unknown_boundary_setting_is_named(registered, monkeypatch):

@@ -31,6 +31,7 @@ from multilingual_t0.sources import open_split
 BOUNDARY_ENV = "MT0_INPUT_BOUNDARY"
 BOUNDARIES = ("batched", "per_example")
 EXAMPLES_PER_CALL = 256
+FIRST_CALL = 8  # calls grow 8, 16, 32 ... to EXAMPLES_PER_CALL
 
 
 def input_boundary() -> str:
@@ -52,12 +53,16 @@ def _columns(chunk: List[Dict[str, Any]], with_choices: bool) -> Dict[str, Any]:
 
 
 def _chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool) -> Iterator[Dict[str, Any]]:
+    """Chunks of FIRST_CALL, 2x, 4x ... up to `size` examples: a task in a 464-task mixture reads
+    ahead a few examples at start-up, not `size` (every task's first call happens before the first batch)."""
     it = iter(examples)
+    n = min(FIRST_CALL, size)
     while True:
-        chunk = list(itertools.islice(it, size))
+        chunk = list(itertools.islice(it, n))
         if not chunk:
             return
         yield _columns(chunk, with_choices)
+        n = min(2 * n, size)
 
 
 def _rebuild_choices(batch: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:

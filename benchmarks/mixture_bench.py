@@ -13,8 +13,8 @@ repeat, EncDecFeatureConverter(pack=True), batch 32) at 256/256.
 Designs, in the same run: `batched` (default: batched boundary and tokenize, one shared TF tokenizer)
 and `per_example` (MT0_INPUT_BOUNDARY=per_example and seqio's own vocabulary class, which builds a
 tokenizer — and loads the model — in every task's graph: the previous design).
-Shuffling is off: seqio's per-task shuffle buffer (1,000 examples) would make start-up and memory the
-cost of filling 464,000 buffered examples, the same in both designs (see README).
+Shuffling is off: with it, every task first fills seqio's 1,000-example shuffle buffer (464,000
+examples before a 464-task mixture is warm), which this benchmark leaves out.
 Targets: 464-task throughput >= 0.8 x one task; <= 5 MB per added task.
 """
 

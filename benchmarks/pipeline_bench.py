@@ -6,7 +6,7 @@
   batched      the full pipeline as T5X gets it: seqio Task (read -> render -> tokenize -> EOS) + the
                same packing converter, with the batched Python -> TF boundary (the default)
   per_example  the same with `MT0_INPUT_BOUNDARY=per_example` (one example per from_generator call and
-               seqio's per-example tokenize: the previous design)
+               seqio's per-example tokenize: the previous design, but with the shared TF tokenizer)
   reference    T0's design: HF Dataset.map(apply_template) -> from_generator -> same tokenize/pack;
                one cold pass (its HF map runs inside the timed pass)
 

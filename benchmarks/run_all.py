@@ -14,10 +14,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gcs_bench  # noqa: E402
 import lm_adapt_bench  # noqa: E402
 import memory_bench  # noqa: E402
+import mixture_bench  # noqa: E402
 import pipeline_bench  # noqa: E402
 import registration_bench  # noqa: E402
 
-BENCHMARKS = (registration_bench, pipeline_bench, memory_bench, lm_adapt_bench, gcs_bench)
+BENCHMARKS = (registration_bench, pipeline_bench, mixture_bench, memory_bench, lm_adapt_bench, gcs_bench)
 
 
 def machine() -> str:

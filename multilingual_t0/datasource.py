@@ -1,14 +1,26 @@
 """A seqio DataSource that reads one catalog dataset and renders it through one template.
 
 The split is located when `get_dataset` is called (so a missing split is a clear DataNotFoundError,
-not an error from inside tf.data); records are then read, rendered and yielded one by one. Sharding
-(multi-host input) reads only this host's files or records; `shuffle` reads in a seeded random order
-(sources.read_split), reshuffled every epoch.
+not an error from inside tf.data); records are then read and rendered in Python (`iter_examples`).
+Sharding (multi-host input) reads only this host's files or records; `shuffle` reads in a seeded random
+order (sources.read_split), reshuffled every epoch.
+
+The Python -> TensorFlow crossing (`from_generator`) costs ~100 us per call whatever it carries, more
+than rendering an example; so the generator hands over `EXAMPLES_PER_CALL` rendered examples at a time
+and tf.data unbatches them (same examples, same order). Given the task's output features
+(`tokenize_features`, the prompted training tasks), the source also tokenizes each whole batch before
+unbatching — exactly `seqio.preprocessors.tokenize` (ids, `*_pretokenized` strings, answer choices
+passed through); the task's `preprocessors.tokenize` then finds nothing left to tokenize, and the cache
+placeholder and EOS come after as before. `MT0_INPUT_BOUNDARY=per_example` restores one example per
+call and seqio's per-example tokenize (benchmarks compare the two in one run).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence, Tuple
+import functools
+import itertools
+import os
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import seqio
 import tensorflow as tf
@@ -17,6 +29,57 @@ from multilingual_t0 import job_settings
 from multilingual_t0.catalog import DatasetSpec
 from multilingual_t0.prompts import Renderer
 from multilingual_t0.sources import open_split, resolve_seed
+
+BOUNDARY_ENV = "MT0_INPUT_BOUNDARY"
+BOUNDARIES = ("batched", "per_example")
+EXAMPLES_PER_CALL = 256
+FIRST_CALL = 8  # calls grow 8, 16, 32 ... to EXAMPLES_PER_CALL
+
+
+def input_boundary() -> str:
+    """`batched` (default) or `per_example`, from `$MT0_INPUT_BOUNDARY` (read when a dataset is built)."""
+    value = os.environ.get(BOUNDARY_ENV, "").strip().lower() or BOUNDARIES[0]
+    if value not in BOUNDARIES:
+        raise ValueError(f"{BOUNDARY_ENV}={value!r} is not one of {', '.join(BOUNDARIES)}; unset it for "
+                         "the default (batched).")
+    return value
+
+
+def _columns(chunk: List[Dict[str, Any]], with_choices: bool) -> Dict[str, Any]:
+    """A chunk of examples as columns; answer choices flattened with per-example counts (ragged)."""
+    batch = {"inputs": [e["inputs"] for e in chunk], "targets": [e["targets"] for e in chunk]}
+    if with_choices:
+        batch["answer_choices"] = [c for e in chunk for c in e["answer_choices"]]
+        batch["answer_choice_counts"] = [len(e["answer_choices"]) for e in chunk]
+    return batch
+
+
+def _chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool) -> Iterator[Dict[str, Any]]:
+    """Chunks of FIRST_CALL, 2x, 4x ... up to `size` examples: a task in a 464-task mixture reads
+    ahead a few examples at start-up, not `size` (every task's first call happens before the first batch)."""
+    it = iter(examples)
+    n = min(FIRST_CALL, size)
+    while True:
+        chunk = list(itertools.islice(it, n))
+        if not chunk:
+            return
+        yield _columns(chunk, with_choices)
+        n = min(2 * n, size)
+
+
+def _rebuild_choices(batch: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    out = {k: v for k, v in batch.items() if k != "answer_choice_counts"}
+    out["answer_choices"] = tf.RaggedTensor.from_row_lengths(batch["answer_choices"],
+                                                             batch["answer_choice_counts"])
+    return out
+
+
+def _prepare_batch(batch: Dict[str, tf.Tensor], with_choices: bool, tokenize_features) -> Dict[str, tf.Tensor]:
+    if with_choices:
+        batch = _rebuild_choices(batch)
+    if tokenize_features:
+        batch = seqio.preprocessors.tokenize_impl(batch, tokenize_features, copy_pretokenized=True)
+    return batch
 
 
 class PromptedDataSource(seqio.DataSource):
@@ -27,7 +90,7 @@ class PromptedDataSource(seqio.DataSource):
 
     def __init__(self, spec: DatasetSpec, template: str, task: str, with_choices: bool,
                  require_one_correct_choice: bool = False, strict: Optional[bool] = None,
-                 template_from: Optional[Tuple[str, Optional[str]]] = None):
+                 template_from: Optional[Tuple[str, Optional[str]]] = None, tokenize_features=None):
         sizes = {s.name: s.num_examples for s in spec.splits}
         super().__init__(
             splits=spec.split_names,
@@ -43,6 +106,8 @@ class PromptedDataSource(seqio.DataSource):
         # (dataset, subset) whose promptsource template renders the records; default: the data's own.
         # Multilingual eval applies English templates to other datasets (XCOPA with super_glue/copa's).
         self.template_from = template_from or (spec.dataset, spec.subset)
+        # The task's output features, when its chain starts with preprocessors.tokenize (see above).
+        self.tokenize_features = tokenize_features
 
     @property
     def supports_arbitrary_sharding(self) -> bool:
@@ -92,7 +157,26 @@ class PromptedDataSource(seqio.DataSource):
             epoch[0] += 1
             yield from it
 
-        return tf.data.Dataset.from_generator(generate, output_signature=dict(self.output_signature))
+        if input_boundary() == "per_example":
+            return tf.data.Dataset.from_generator(generate, output_signature=dict(self.output_signature))
+        return self._unbatched(lambda: _chunks(generate(), EXAMPLES_PER_CALL, self.with_choices))
+
+    def _unbatched(self, batches) -> tf.data.Dataset:
+        """Column batches from `batches()` -> [tokenized on the batch] -> one element per example, in order.
+
+        Unbatched variable-length features (ids, answer choices) have a ragged-rank-0 RaggedTensorSpec:
+        every map function sees plain Tensors, and the task's next map (EOS, rank classification)
+        returns the per-example path's TensorSpecs (tests/test_input_pipeline.py compares them).
+        """
+        signature = {"inputs": tf.TensorSpec((None,), tf.string), "targets": tf.TensorSpec((None,), tf.string)}
+        if self.with_choices:
+            signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
+            signature["answer_choice_counts"] = tf.TensorSpec((None,), tf.int64)
+        ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
+        if self.with_choices or self.tokenize_features:
+            ds = ds.map(functools.partial(_prepare_batch, with_choices=self.with_choices,
+                                          tokenize_features=self.tokenize_features))
+        return ds.unbatch()
 
     def __repr__(self) -> str:
         return (f"PromptedDataSource({self.spec.label}, template={self.template!r}, "

@@ -19,7 +19,9 @@ from multilingual_t0.templates import TemplateInfo
 
 def add_prompted_task(name: str, dataset: DatasetSpec, template: TemplateInfo, features) -> None:
     """Inputs/targets generation task; class-id postprocessing and metrics from the template."""
-    source = PromptedDataSource(dataset, template.name, name, with_choices=template.has_answer_choices)
+    # The chain starts with preprocessors.tokenize: the source tokenizes whole batches instead.
+    source = PromptedDataSource(dataset, template.name, name, with_choices=template.has_answer_choices,
+                                tokenize_features=features)
     seqio.TaskRegistry.add(
         name, source, output_features=features,
         preprocessors=preprocessors.prompted_chain(),

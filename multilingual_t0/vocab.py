@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from typing import Dict
 
 MT5_VOCAB = "gs://t5-data/vocabs/mc4.250000.100extra/sentencepiece.model"
@@ -21,11 +22,54 @@ def vocabulary_path() -> str:
     return os.environ.get(VOCAB_ENV) or MT5_VOCAB
 
 
+# One TF SentencePiece tokenizer per (model file, extra ids) in this process; see SharedTokenizerVocabulary.
+_TF_TOKENIZERS: Dict[tuple, object] = {}
+_TF_TOKENIZERS_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _shared_vocabulary_class():
+    import seqio
+    import tensorflow as tf
+
+    class SharedTokenizerVocabulary(seqio.SentencePieceVocabulary):
+        """seqio's SentencePieceVocabulary whose TensorFlow tokenizer is built once per process.
+
+        seqio builds a new `tf_text.SentencepieceTokenizer` on every `tf_tokenizer` access, i.e. in every
+        traced tokenize function: each graph then embeds the serialized model as an op attribute and its
+        kernel loads its own copy (~4 MB file for mT5, several times that loaded) — per task, per split.
+        Here the tokenizer is created once, outside any graph (`tf.init_scope`), and every dataset's
+        functions capture its resource handle. Same op, same model: the same ids. Equality with seqio's
+        class is unchanged (T5X compares vocabularies by path and settings).
+        """
+
+        @property
+        def tf_tokenizer(self):
+            with tf.init_scope():
+                if not tf.executing_eagerly():  # TF1-style graph: a resource cannot outlive it
+                    return super().tf_tokenizer
+                key = (self.sentencepiece_model_file, self._extra_ids)
+                with _TF_TOKENIZERS_LOCK:
+                    if key not in _TF_TOKENIZERS:
+                        _TF_TOKENIZERS[key] = super().tf_tokenizer
+                    return _TF_TOKENIZERS[key]
+
+    SharedTokenizerVocabulary.__module__ = __name__
+    SharedTokenizerVocabulary.__qualname__ = "SharedTokenizerVocabulary"
+    return SharedTokenizerVocabulary
+
+
+def __getattr__(name: str):
+    # The class is built on first use (importing this module stays free of TensorFlow); pickle (Beam
+    # caching ships vocabularies to workers) finds it here by name.
+    if name == "SharedTokenizerVocabulary":
+        return _shared_vocabulary_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @functools.lru_cache(maxsize=None)
 def _vocabulary(path: str):
-    import seqio
-
-    return seqio.SentencePieceVocabulary(path, extra_ids=EXTRA_IDS)
+    return _shared_vocabulary_class()(path, extra_ids=EXTRA_IDS)
 
 
 def get_vocabulary():

@@ -89,7 +89,7 @@ def locate(name: str, split: str, patterns: Sequence[str], inputs_field: str, ta
     files = resolve_files(name, split, patterns)
     check_fields(files, (inputs_field, targets_field), f"custom task {name!r} split {split!r}")
     origin = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
-    return Located(origin, functools.partial(read_files, files))
+    return Located(origin, functools.partial(read_files, files), files=files)
 
 
 class _SplitLocator:

@@ -18,7 +18,8 @@ import tensorflow as tf
 
 from multilingual_t0.errors import BadRecordError
 from multilingual_t0.prompts import RENDER_STATS, STRICT_ENV, RenderStats, strict_default
-from multilingual_t0.sources import InvalidRecord, read_files
+from multilingual_t0 import job_settings
+from multilingual_t0.sources import InvalidRecord, read_files, read_split, resolve_seed
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,24 @@ def check_fields(files: Sequence[str], fields: Iterable[str], what: str) -> None
 
 
 class Located:
-    """One split found in files or a stream: `origin` for messages, `records()` reads it (again)."""
+    """One split found in files or a stream: `origin` for messages, `records()` reads it (again).
 
-    def __init__(self, origin: str, records: Callable[[], Iterator[Any]]):
+    Given its `files`, a split is read as every other split of the package is (sources.read_split): a
+    host's shard by file when there are enough files, seeded shuffled order when asked. A stream (the Hub)
+    is read in its order, records modulo the number of hosts."""
+
+    def __init__(self, origin: str, records: Callable[[], Iterator[Any]], files: Sequence[str] = ()):
         self.origin = origin
         self.records = records
+        self.files = tuple(files)
+
+    def indexed(self, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
+                seed: Optional[int] = None, epoch: int = 0) -> Iterator[Tuple[int, Any]]:
+        """(index in the split, raw record) of this host's shard, in file or seeded shuffled order."""
+        if self.files:
+            return read_split(self.files, shuffle=shuffle, seed=seed, shard_index=shard_index,
+                              num_shards=num_shards, epoch=epoch)
+        return ((i, r) for i, r in enumerate(self.records()) if i % num_shards == shard_index)
 
 
 class RecordsDataSource(seqio.DataSource):
@@ -113,19 +127,21 @@ class RecordsDataSource(seqio.DataSource):
         if split not in self.splits:
             raise ValueError(f"task {self.task!r} has no split {split!r}; it has: {', '.join(self.splits)}.")
 
-    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1) -> Iterator[Dict[str, str]]:
-        """Python iterator over records[shard_index::num_shards] as examples (no TensorFlow)."""
+    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
+                      seed: Optional[int] = None, epoch: int = 0) -> Iterator[Dict[str, str]]:
+        """Python iterator over this host's examples (no TensorFlow); file order unless `shuffle`."""
         self._check_split(split)
+        job_settings.check()  # a worker whose MT0_* settings differ from the launcher's stops here
         located = self.locate(split)  # raises here when the split is missing
-        return self._examples(located, split, shard_index, num_shards)
+        order = dict(shuffle=shuffle, seed=seed, epoch=epoch)
+        return self._examples(located, split, located.indexed(shard_index, num_shards, **order))
 
-    def _examples(self, located: Located, split: str, start: int, step: int) -> Iterator[Dict[str, str]]:
+    def _examples(self, located: Located, split: str, records: Iterator[Tuple[int, Any]]
+                  ) -> Iterator[Dict[str, str]]:
         strict = strict_default() if self.strict is None else self.strict
         stats = RenderStats(self.task, split)
         RENDER_STATS[(self.task, split)] = stats
-        for index, record in enumerate(located.records()):
-            if index % step != start:
-                continue
+        for index, record in records:
             stats.records += 1
             example, reason, detail = example_or_reason(record, self.inputs_field, self.targets_field)
             if example is not None:
@@ -145,15 +161,17 @@ class RecordsDataSource(seqio.DataSource):
     def get_dataset(self, split: str = "train", shuffle: bool = True, seed: Optional[int] = None,
                     shard_info: Optional[seqio.ShardInfo] = None, *, sequence_length=None,
                     use_cached: bool = False, num_epochs: Optional[int] = 1) -> tf.data.Dataset:
-        del shuffle, seed, sequence_length, use_cached, num_epochs  # the Task shuffles and repeats
+        del sequence_length, use_cached, num_epochs  # the Task repeats (re-running the generator)
         index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
-        examples = self.iter_examples(split, index, count)  # locate now, outside tf.data
-        first = [True]
+        order = dict(shuffle=shuffle, seed=resolve_seed(seed) if shuffle else seed)  # one seed, every epoch
+        examples = self.iter_examples(split, index, count, **order)  # locate now, outside tf.data
+        epoch = [0]
 
         def generate():
-            # The first pass reuses the located split; tf.data re-iterations (repeat) locate it again.
-            it = examples if first[0] else self.iter_examples(split, index, count)
-            first[0] = False
+            # The first pass reuses the located split; tf.data re-iterations (repeat) locate it again,
+            # reshuffled per epoch.
+            it = examples if epoch[0] == 0 else self.iter_examples(split, index, count, **order, epoch=epoch[0])
+            epoch[0] += 1
             yield from it
 
         return tf.data.Dataset.from_generator(generate, output_signature=self.output_signature)

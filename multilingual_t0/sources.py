@@ -39,6 +39,18 @@ COUNTS_SUFFIX = ".counts.json"  # beside shards: records per shard file (written
 SHUFFLE_CYCLE = 4
 SHUFFLE_BUFFER = 10_000
 HUB_SHUFFLE_BUFFER = 10_000
+SHUFFLE_BUFFER_ENV = "MT0_SHUFFLE_BUFFER"  # records per task's buffer (default SHUFFLE_BUFFER)
+
+
+def shuffle_buffer_size() -> int:
+    """`$MT0_SHUFFLE_BUFFER` or SHUFFLE_BUFFER: records held per task while reading shuffled."""
+    value = os.environ.get(SHUFFLE_BUFFER_ENV, "").strip().replace("_", "")
+    if not value:
+        return SHUFFLE_BUFFER
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{SHUFFLE_BUFFER_ENV}={os.environ[SHUFFLE_BUFFER_ENV]!r} is not a positive number of "
+                         f"records; unset it for the default ({SHUFFLE_BUFFER:,}).")
+    return int(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,11 +221,18 @@ def _interleave(streams: List[Iterator], rng: random.Random, cycle: int) -> Iter
 
 
 def _buffer_shuffle(items: Iterator, rng: random.Random, size: int) -> Iterator:
-    """A `size`-item shuffle buffer (as tf.data's): memory bounded by `size`, not by the split."""
+    """A `size`-item shuffle buffer (as tf.data's): memory bounded by `size`, not by the split.
+
+    While filling, it already yields one random item for every two it takes in, so a task's first example
+    costs a few records, not `size` of them (a mixture starts hundreds of tasks before its first batch)."""
     buffer: List[Any] = []
-    for item in items:
+    for taken, item in enumerate(items):
         if len(buffer) < size:
             buffer.append(item)
+            if taken % 2:
+                k = rng.randrange(len(buffer))
+                buffer[k], buffer[-1] = buffer[-1], buffer[k]
+                yield buffer.pop()
             continue
         k = rng.randrange(size)
         yield buffer[k]
@@ -256,7 +275,7 @@ def read_split(files: Sequence[str], *, shuffle: bool = False, seed: Optional[in
     rng = random.Random(f"{resolve_seed(seed)}:{epoch}:{shard_index}:{num_shards}")
     rng.shuffle(chosen)
     yield from _buffer_shuffle(_interleave([records_of(k) for k in chosen], rng, SHUFFLE_CYCLE),
-                               rng, SHUFFLE_BUFFER)
+                               rng, shuffle_buffer_size())
 
 
 @dataclasses.dataclass

@@ -273,7 +273,7 @@ def locate(collection: str, code: str, split: str = SPLIT, kind: Optional[str] =
     _check_not_doubled(files, what)
     check_fields(files, ("inputs", "targets"), what)
     origin = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
-    return Located(origin, functools.partial(read_files, files))
+    return Located(origin, functools.partial(read_files, files), files=files)
 
 
 def _locate_hub(col: Collection, code: str, what: str):

@@ -162,3 +162,30 @@ def test_gin_mixes_own_data_into_xp3(registered, qa_files):
     shares = {t.name: mixture.get_rate(t) / mixture.total_rate for t in mixture.tasks}
     assert set(shares) == {"xp3.sw", "xp3.yo", "test_own_gin_mixed"}
     assert shares["test_own_gin_mixed"] == pytest.approx(0.1)
+
+
+def _targets(dataset):
+    return [e["targets"].decode() for e in dataset.as_numpy_iterator()]
+
+
+@pytest.mark.parametrize("hosts", [2, 4, 5])  # <= 4 files: each host reads its files; 5: records modulo 5
+def test_own_files_read_per_host_and_shuffled_by_seed(registered, tmp_path, hosts):
+    """The user's files are read as every split of the package is (sources.read_split): host shards are
+    disjoint and cover the split, shuffle follows the seed, and shuffle=False keeps file order."""
+    for k in range(4):  # sorted by target, as real dumps often are
+        _jsonl(tmp_path / f"part-{k}.jsonl", [{"inputs": f"q{k}-{i}", "targets": f"{k}-{i:02d}"} for i in range(30)])
+    name = custom.add_task(f"test_own_sharded_{hosts}", {"train": str(tmp_path / "part-*.jsonl")})
+    source = seqio.get_mixture_or_task(name).source
+    in_order = _targets(source.get_dataset("train", shuffle=False))
+    assert in_order == sorted(in_order) and len(in_order) == 120
+
+    shards = [_targets(source.get_dataset("train", shuffle=False, shard_info=seqio.ShardInfo(i, hosts)))
+              for i in range(hosts)]
+    assert sum(len(s) for s in shards) == 120 and sorted(sum(shards, [])) == in_order
+
+    first = _targets(source.get_dataset("train", shuffle=True, seed=7))
+    assert first == _targets(source.get_dataset("train", shuffle=True, seed=7))
+    assert first != _targets(source.get_dataset("train", shuffle=True, seed=8))
+    assert first != in_order and sorted(first) == in_order
+    # The first quarter of a shuffled pass is not one file's block of targets.
+    assert len({t.split("-")[0] for t in first[:30]}) > 1

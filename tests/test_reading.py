@@ -42,10 +42,16 @@ def mirror(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _text(example, feature):
+    """A feature's text: training tasks' sources tokenize in the batch (datasource.py), keeping the text
+    as `<feature>_pretokenized`."""
+    return example.get(f"{feature}_pretokenized", example[feature]).decode()
+
+
 def host_inputs(task, split, index, count, shuffle=False, seed=None):
     source = seqio.get_mixture_or_task(task).source
     ds = source.get_dataset(split, shuffle=shuffle, seed=seed, shard_info=seqio.ShardInfo(index, count))
-    return [ex["inputs"].decode() for ex in ds.as_numpy_iterator()]
+    return [_text(ex, "inputs") for ex in ds.as_numpy_iterator()]
 
 
 def opened_files(monkeypatch):
@@ -146,9 +152,10 @@ def test_second_pass_yields_the_examples_again(registered, mirror):
     """M10: training past one epoch (tf.data repeat re-runs the generator)."""
     write_shards(mirror / "super_glue" / "rte", "train", rte_records(40), 4)
     source = seqio.get_mixture_or_task(RTE_TASK).source
-    plain = [ex["inputs"] for ex in source.get_dataset("train", shuffle=False).repeat(2).as_numpy_iterator()]
+    plain = [_text(ex, "inputs") for ex in source.get_dataset("train", shuffle=False).repeat(2).as_numpy_iterator()]
     assert len(plain) == 80 and plain[:40] == plain[40:]
-    mixed = [ex["inputs"] for ex in source.get_dataset("train", shuffle=True, seed=1).repeat(3).as_numpy_iterator()]
+    mixed = [_text(ex, "inputs")
+             for ex in source.get_dataset("train", shuffle=True, seed=1).repeat(3).as_numpy_iterator()]
     epochs = [mixed[:40], mixed[40:80], mixed[80:]]
     assert all(sorted(e) == sorted(plain[:40]) for e in epochs)
     assert epochs[0] != epochs[1] != epochs[2]  # reshuffled every epoch
@@ -171,7 +178,7 @@ def test_shuffled_reading_of_a_downloaded_label_sorted_split_is_uniform(register
 
     def first_labels(shuffle):
         ds = source.get_dataset("train", shuffle=shuffle, seed=7).take(2_000)
-        counts = collections.Counter(ex["targets"] for ex in ds.as_numpy_iterator())
+        counts = collections.Counter(_text(ex, "targets") for ex in ds.as_numpy_iterator())
         return [counts.get(k, 0) for k in sorted(counts)] + [0] * (4 - len(counts))
 
     as_stored = first_labels(shuffle=False)
@@ -250,3 +257,28 @@ def test_hub_stream_shuffles_with_datasets_own_buffer(tmp_path, no_network):
     shuffled = order(shuffle=True, seed=4)
     assert shuffled == order(shuffle=True, seed=4) != order(shuffle=True, seed=5)
     assert sorted(shuffled) == list(range(300)) and shuffled != list(range(300))
+
+
+def test_shuffle_buffer_yields_from_the_start_and_keeps_every_record(monkeypatch):
+    """A task's first example must not wait for a full buffer (hundreds of tasks start at once)."""
+    import random
+
+    from multilingual_t0 import sources
+
+    taken = []
+
+    def items():
+        for i in range(1000):
+            taken.append(i)
+            yield i
+
+    stream = sources._buffer_shuffle(items(), random.Random(0), 500)
+    first = next(stream)
+    assert len(taken) <= 2 and first in taken
+    rest = list(stream)
+    assert sorted([first] + rest) == list(range(1000))
+    monkeypatch.setenv("MT0_SHUFFLE_BUFFER", "64")
+    assert sources.shuffle_buffer_size() == 64
+    monkeypatch.setenv("MT0_SHUFFLE_BUFFER", "lots")
+    with pytest.raises(ValueError, match="MT0_SHUFFLE_BUFFER"):
+        sources.shuffle_buffer_size()

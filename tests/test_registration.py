@@ -123,8 +123,9 @@ def test_import_is_offline_silent_and_writes_nothing(tmp_path):
             import multilingual_t0.tasks
         assert buf.getvalue() == "", buf.getvalue()
         assert files() == before, files() - before
-        # T0's 9, mT5's LM adaptation (1), the zero-shot evals (6)
-        assert len(seqio.MixtureRegistry.names()) == 16, sorted(seqio.MixtureRegistry.names())
+        # T0's 9, mT5's LM adaptation (1), the zero-shot evals (13: 4 benchmarks + all four + English
+        # held-out, each with the paper's prompts and with all prompts, + T0's held-out), xP3 / xP3mt (2)
+        assert len(seqio.MixtureRegistry.names()) == 25, sorted(seqio.MixtureRegistry.names())
     """)
     env = dict(os.environ, HOME=str(tmp_path), MT0_VOCAB=str(tmp_path / "absent.model"))
     env.pop("MT0_DATA_SOURCE", None)

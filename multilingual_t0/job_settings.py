@@ -1,9 +1,10 @@
 """Settings that change the data travel with a job: every Beam/Dataflow worker uses the launcher's.
 
 seqio's Beam caching re-imports `multilingual_t0.tasks` on every worker, and workers do not inherit the
-launcher's environment. The launcher (`mt0 cache`, `scripts/cache_tasks.sh`) therefore writes the
-settings below into the package it ships (`multilingual_t0/data/job_settings.json`; Dataflow installs
-the package from `--setup_file`, which packs everything in `data/`) for the duration of the job:
+launcher's environment. For a remote runner (Dataflow, ...; local runners' workers inherit the environment)
+the launcher (`mt0 cache`, `scripts/cache_tasks.sh`) therefore writes the settings below into the
+package it ships (`multilingual_t0/data/job_settings.json`; Dataflow installs the package from
+`--setup_file`, which packs everything in `data/`) for the duration of the job:
 
 * a worker without a setting takes the launcher's (before the tasks register: the vocabulary is bound
   then);
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 from typing import Dict, Iterator, Mapping, Optional, Sequence
 
@@ -89,6 +91,23 @@ def check(package_dir: str = PACKAGE_DIR) -> None:
         _raise(diff, package_dir)
 
 
+# Runners whose workers are processes of this machine started by the job: they inherit its environment,
+# so nothing needs baking (and the shared checkout stays untouched while they run).
+LOCAL_RUNNERS = ("DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "PrismRunner",
+                 "InteractiveRunner")
+
+
+def remote_runner(beam_args: Sequence[str]) -> bool:
+    """Whether the flags choose a runner whose workers run elsewhere (Dataflow, Flink, Spark ...)."""
+    runners = re.findall(r"--runner=(\w+)", " ".join(beam_args))  # alone or inside --pipeline_options=
+    return any(r not in LOCAL_RUNNERS for r in runners)
+
+
+def for_job(beam_args: Sequence[str], env: Optional[Mapping[str, str]] = None, package_dir: str = PACKAGE_DIR):
+    """The settings baked into the package for a job on a remote runner; nothing for a local one."""
+    return baked_for_job(env, package_dir) if remote_runner(beam_args) else contextlib.nullcontext()
+
+
 def check_reachable(settings: Mapping[str, Optional[str]], beam_args: Sequence[str]) -> None:
     """A Dataflow job's workers share no disk with the launcher: its vocabulary and mirror must be
     gs:// (or another remote) paths. Raises ValueError naming the setting otherwise."""
@@ -138,7 +157,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return launch.EXIT_USAGE
-    with baked_for_job():
+    with for_job(args):
         return launch.main(args)
 
 

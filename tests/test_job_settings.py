@@ -104,3 +104,19 @@ def test_beam_worker_with_other_settings_stops(tmp_path, vocab_path):
     assert "JobSettingsMismatchError" in result.stderr and "MT0_DATA_SOURCE: launcher 'mirror', this worker 'samples'" \
         in result.stderr
     assert not glob.glob(str(tmp_path / "cache" / TASK / "*.tfrecord*"))
+
+
+def test_only_remote_runners_bake_settings_into_the_package(tmp_path):
+    """Local runners' workers inherit the environment: the shared checkout is left alone while they run
+    (another process using it with other settings is not stopped); Dataflow's get the settings file."""
+    local = ["--min_shards=2", "--pipeline_options=--runner=BundleBasedDirectRunner"]
+    dataflow = ["--pipeline_options=--runner=DataflowRunner,--project=p,--region=r"]
+    assert not job_settings.remote_runner(local) and not job_settings.remote_runner([])
+    assert job_settings.remote_runner(dataflow)
+    (tmp_path / "data").mkdir()
+    package = str(tmp_path)  # a stand-in package folder: the real one is shared by parallel tests
+    with job_settings.for_job(local, package_dir=package):
+        assert job_settings.baked(package) is None
+    with job_settings.for_job(dataflow, {"MT0_DATA_SOURCE": "mirror", "MT0_DATA_DIR": "gs://b/m"}, package):
+        assert job_settings.baked(package)["MT0_DATA_DIR"] == "gs://b/m"
+    assert job_settings.baked(package) is None

@@ -51,5 +51,5 @@ def run(args) -> int:
                                 "(make install does this)")
     print(format_command(argv), file=sys.stderr)
     job_settings.check_reachable(job_settings.current(env), beam_args)
-    with job_settings.baked_for_job(env):  # Beam workers import the tasks with the launcher's MT0_*
+    with job_settings.for_job(beam_args, env):  # remote Beam workers import the tasks with the launcher's MT0_*
         return subprocess.call(argv)

@@ -19,4 +19,8 @@ def test_demo_prints_packed_batches(tmp_path):
     assert "encoder_input_tokens             (4, 256)" in out
     assert "decoder_segment_ids              (4, 256)" in out
     assert "examples/s" in out
-    assert "Traceback" not in result.stderr
+    # The only traceback allowed is TensorFlow's own at teardown: a from_generator iterator that was set
+    # up but never pulled (a task the 2 batches did not sample) raises KeyError in its finalizer
+    # (tf.data's GeneratorState.iterator_completed), which TF logs and ignores.
+    tracebacks = result.stderr.split("Traceback (most recent call last):")[1:]
+    assert all("finalize_py_func" in t and "iterator_completed" in t for t in tracebacks), result.stderr[-3000:]

@@ -133,9 +133,10 @@ def add_task(name: str, splits: Mapping[str, Paths], inputs_field: str = "inputs
     for split, patterns in spec.splits:
         files = resolve_files(name, split, patterns)
         check_fields(files, (inputs_field, targets_field), f"custom task {name!r} split {split!r}")
+    features = vocab.output_features()
     source = RecordsDataSource(name, [split for split, _ in spec.splits], _SplitLocator(spec),
-                               inputs_field=inputs_field, targets_field=targets_field)
-    seqio.TaskRegistry.add(name, source, output_features=vocab.output_features(),
+                               inputs_field=inputs_field, targets_field=targets_field, tokenize_features=features)
+    seqio.TaskRegistry.add(name, source, output_features=features,
                            preprocessors=preprocessors.prompted_chain(), metric_fns=[])
     _REGISTERED[name] = spec
     return name

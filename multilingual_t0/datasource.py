@@ -82,32 +82,13 @@ def _prepare_batch(batch: Dict[str, tf.Tensor], with_choices: bool, tokenize_fea
     return batch
 
 
-class PromptedDataSource(seqio.DataSource):
-    """Rendered {inputs, targets[, answer_choices]} strings of (dataset, subset, template)."""
+class StreamedSource(seqio.DataSource):
+    """A DataSource whose examples come from Python (`iter_examples`), read per host shard in file or seeded
+    shuffled order, and cross into TensorFlow in batches (tokenized there given `tokenize_features`).
+    Subclasses set `with_choices`, `tokenize_features` and `output_signature` and define `iter_examples`."""
 
-    # How many tf.data pipelines have been built in this process (progress for tools building mixtures).
-    pipelines_built = 0
-
-    def __init__(self, spec: DatasetSpec, template: str, task: str, with_choices: bool,
-                 require_one_correct_choice: bool = False, strict: Optional[bool] = None,
-                 template_from: Optional[Tuple[str, Optional[str]]] = None, tokenize_features=None):
-        sizes = {s.name: s.num_examples for s in spec.splits}
-        super().__init__(
-            splits=spec.split_names,
-            num_input_examples=sizes if all(v is not None for v in sizes.values()) else None,
-            caching_permitted=True,
-        )
-        self.spec = spec
-        self.template = template
-        self.task = task
-        self.with_choices = with_choices
-        self.require_one_correct_choice = require_one_correct_choice
-        self.strict = strict
-        # (dataset, subset) whose promptsource template renders the records; default: the data's own.
-        # Multilingual eval applies English templates to other datasets (XCOPA with super_glue/copa's).
-        self.template_from = template_from or (spec.dataset, spec.subset)
-        # The task's output features, when its chain starts with preprocessors.tokenize (see above).
-        self.tokenize_features = tokenize_features
+    with_choices = False
+    tokenize_features = None
 
     @property
     def supports_arbitrary_sharding(self) -> bool:
@@ -116,38 +97,16 @@ class PromptedDataSource(seqio.DataSource):
     def list_shards(self, split: str) -> Sequence[str]:
         return [split]
 
-    @property
-    def output_signature(self) -> Mapping[str, tf.TensorSpec]:
-        signature = {"inputs": tf.TensorSpec((), tf.string), "targets": tf.TensorSpec((), tf.string)}
-        if self.with_choices:
-            signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
-        return signature
-
-    def renderer(self) -> Renderer:
-        return Renderer(self.task, *self.template_from, self.template,
-                        with_choices=self.with_choices,
-                        require_one_correct_choice=self.require_one_correct_choice, strict=self.strict)
-
     def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-                      seed: Optional[int] = None, epoch: int = 0):
-        """Python iterator over rendered examples (no TensorFlow): used by tf.data and by tools.
-        shuffle/seed/epoch: the reading order (sources.read_split); file order when shuffle is False."""
-        job_settings.check()  # a worker whose MT0_* settings differ from the launcher's stops here
-        stream = open_split(self.spec, split, shuffle=shuffle, seed=seed)  # raises here when missing
-        return self.renderer().render_indexed(stream.records(shard_index, num_shards, epoch), split)
+                      seed: Optional[int] = None, epoch: int = 0) -> Iterator[Dict[str, Any]]:
+        raise NotImplementedError
 
-    def get_dataset(self, split: str = "train", shuffle: bool = True, seed: Optional[int] = None,
-                    shard_info: Optional[seqio.ShardInfo] = None, *, sequence_length=None,
-                    use_cached: bool = False, num_epochs: Optional[int] = 1) -> tf.data.Dataset:
-        del sequence_length, use_cached, num_epochs  # the Task repeats (re-running the generator)
-        if split not in self.splits:
-            raise ValueError(f"{self.spec.label} (task {self.task!r}) has no split {split!r}; "
-                             f"it has: {', '.join(self.splits)}.")
+    def _streamed(self, split: str, shuffle: bool, seed: Optional[int],
+                  shard_info: Optional[seqio.ShardInfo]) -> tf.data.Dataset:
         index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
         seed = resolve_seed(seed) if shuffle else seed  # one seed for every epoch of this dataset
         order = dict(shuffle=shuffle, seed=seed)
         examples = self.iter_examples(split, index, count, **order)  # locate now, outside tf.data
-        PromptedDataSource.pipelines_built += 1
         epoch = [0]
 
         def generate():
@@ -177,6 +136,64 @@ class PromptedDataSource(seqio.DataSource):
             ds = ds.map(functools.partial(_prepare_batch, with_choices=self.with_choices,
                                           tokenize_features=self.tokenize_features))
         return ds.unbatch()
+
+
+class PromptedDataSource(StreamedSource):
+    """Rendered {inputs, targets[, answer_choices]} strings of (dataset, subset, template)."""
+
+    # How many tf.data pipelines have been built in this process (progress for tools building mixtures).
+    pipelines_built = 0
+
+    def __init__(self, spec: DatasetSpec, template: str, task: str, with_choices: bool,
+                 require_one_correct_choice: bool = False, strict: Optional[bool] = None,
+                 template_from: Optional[Tuple[str, Optional[str]]] = None, tokenize_features=None):
+        sizes = {s.name: s.num_examples for s in spec.splits}
+        super().__init__(
+            splits=spec.split_names,
+            num_input_examples=sizes if all(v is not None for v in sizes.values()) else None,
+            caching_permitted=True,
+        )
+        self.spec = spec
+        self.template = template
+        self.task = task
+        self.with_choices = with_choices
+        self.require_one_correct_choice = require_one_correct_choice
+        self.strict = strict
+        # (dataset, subset) whose promptsource template renders the records; default: the data's own.
+        # Multilingual eval applies English templates to other datasets (XCOPA with super_glue/copa's).
+        self.template_from = template_from or (spec.dataset, spec.subset)
+        # The task's output features, when its chain starts with preprocessors.tokenize (see above).
+        self.tokenize_features = tokenize_features
+
+    @property
+    def output_signature(self) -> Mapping[str, tf.TensorSpec]:
+        signature = {"inputs": tf.TensorSpec((), tf.string), "targets": tf.TensorSpec((), tf.string)}
+        if self.with_choices:
+            signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
+        return signature
+
+    def renderer(self) -> Renderer:
+        return Renderer(self.task, *self.template_from, self.template,
+                        with_choices=self.with_choices,
+                        require_one_correct_choice=self.require_one_correct_choice, strict=self.strict)
+
+    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
+                      seed: Optional[int] = None, epoch: int = 0):
+        """Python iterator over rendered examples (no TensorFlow): used by tf.data and by tools.
+        shuffle/seed/epoch: the reading order (sources.read_split); file order when shuffle is False."""
+        job_settings.check()  # a worker whose MT0_* settings differ from the launcher's stops here
+        stream = open_split(self.spec, split, shuffle=shuffle, seed=seed)  # raises here when missing
+        return self.renderer().render_indexed(stream.records(shard_index, num_shards, epoch), split)
+
+    def get_dataset(self, split: str = "train", shuffle: bool = True, seed: Optional[int] = None,
+                    shard_info: Optional[seqio.ShardInfo] = None, *, sequence_length=None,
+                    use_cached: bool = False, num_epochs: Optional[int] = 1) -> tf.data.Dataset:
+        del sequence_length, use_cached, num_epochs  # the Task repeats (re-running the generator)
+        if split not in self.splits:
+            raise ValueError(f"{self.spec.label} (task {self.task!r}) has no split {split!r}; "
+                             f"it has: {', '.join(self.splits)}.")
+        PromptedDataSource.pipelines_built += 1
+        return self._streamed(split, shuffle, seed, shard_info)
 
     def __repr__(self) -> str:
         return (f"PromptedDataSource({self.spec.label}, template={self.template!r}, "

@@ -19,7 +19,8 @@ import tensorflow as tf
 from multilingual_t0.errors import BadRecordError
 from multilingual_t0.prompts import RENDER_STATS, STRICT_ENV, RenderStats, strict_default
 from multilingual_t0 import job_settings
-from multilingual_t0.sources import InvalidRecord, read_files, read_split, resolve_seed
+from multilingual_t0.datasource import StreamedSource
+from multilingual_t0.sources import InvalidRecord, read_files, read_split
 
 log = logging.getLogger(__name__)
 
@@ -99,25 +100,21 @@ class Located:
         return ((i, r) for i, r in enumerate(self.records()) if i % num_shards == shard_index)
 
 
-class RecordsDataSource(seqio.DataSource):
+class RecordsDataSource(StreamedSource):
     """{inputs, targets} strings read from records; `locate(split) -> Located` finds the data."""
 
     def __init__(self, task: str, splits: Sequence[str], locate: Callable[[str], Located],
                  inputs_field: str = "inputs", targets_field: str = "targets",
-                 num_input_examples: Optional[Mapping[str, int]] = None, strict: Optional[bool] = None):
+                 num_input_examples: Optional[Mapping[str, int]] = None, strict: Optional[bool] = None,
+                 tokenize_features=None):
         super().__init__(splits=tuple(splits), num_input_examples=num_input_examples, caching_permitted=True)
         self.task = task
         self.locate = locate
         self.inputs_field = inputs_field
         self.targets_field = targets_field
         self.strict = strict
-
-    @property
-    def supports_arbitrary_sharding(self) -> bool:
-        return True
-
-    def list_shards(self, split: str) -> Sequence[str]:
-        return [split]
+        # The task's output features (its chain starts with preprocessors.tokenize): tokenized per batch.
+        self.tokenize_features = tokenize_features
 
     @property
     def output_signature(self) -> Dict[str, tf.TensorSpec]:
@@ -162,19 +159,8 @@ class RecordsDataSource(seqio.DataSource):
                     shard_info: Optional[seqio.ShardInfo] = None, *, sequence_length=None,
                     use_cached: bool = False, num_epochs: Optional[int] = 1) -> tf.data.Dataset:
         del sequence_length, use_cached, num_epochs  # the Task repeats (re-running the generator)
-        index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
-        order = dict(shuffle=shuffle, seed=resolve_seed(seed) if shuffle else seed)  # one seed, every epoch
-        examples = self.iter_examples(split, index, count, **order)  # locate now, outside tf.data
-        epoch = [0]
-
-        def generate():
-            # The first pass reuses the located split; tf.data re-iterations (repeat) locate it again,
-            # reshuffled per epoch.
-            it = examples if epoch[0] == 0 else self.iter_examples(split, index, count, **order, epoch=epoch[0])
-            epoch[0] += 1
-            yield from it
-
-        return tf.data.Dataset.from_generator(generate, output_signature=self.output_signature)
+        self._check_split(split)
+        return self._streamed(split, shuffle, seed, shard_info)
 
     def __repr__(self) -> str:
         return f"RecordsDataSource({self.task!r}, splits={self.splits})"

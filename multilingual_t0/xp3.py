@@ -277,12 +277,14 @@ def locate(collection: str, code: str, split: str = SPLIT, kind: Optional[str] =
 
 
 def _locate_hub(col: Collection, code: str, what: str):
+    from multilingual_t0 import hub_probe
     from multilingual_t0.record_source import Located
     from multilingual_t0.sources import DATA_DIR_ENV
 
     import datasets  # heavy; only when the Hub is used
 
     data_files = hub_data_files(col.name, code)
+    hub_probe.require_hub(what, col.hub_id)  # seconds, not datasets' retries, when the Hub is unreachable
     call = f"datasets.load_dataset('json', data_files={data_files!r}, split='train', streaming=True)"
     try:
         stream = datasets.load_dataset("json", data_files=data_files, split="train", streaming=True)
@@ -310,7 +312,7 @@ def _add_tasks(collection: str) -> None:
         if name in registered:
             continue
         source = RecordsDataSource(name, (SPLIT,), functools.partial(locate, collection, lang.code),
-                                   num_input_examples={SPLIT: lang.samples})
+                                   num_input_examples={SPLIT: lang.samples}, tokenize_features=features)
         seqio.TaskRegistry.add(name, source, output_features=features,
                                preprocessors=preprocessors.prompted_chain(), metric_fns=[])
 

@@ -165,7 +165,8 @@ def test_gin_mixes_own_data_into_xp3(registered, qa_files):
 
 
 def _targets(dataset):
-    return [e["targets"].decode() for e in dataset.as_numpy_iterator()]
+    # The source tokenizes in the batch (datasource.StreamedSource); the text stays as *_pretokenized.
+    return [e["targets_pretokenized"].decode() for e in dataset.as_numpy_iterator()]
 
 
 @pytest.mark.parametrize("hosts", [2, 4, 5])  # <= 4 files: each host reads its files; 5: records modulo 5

@@ -98,3 +98,15 @@ def test_mt0_show_without_the_hub_suggests_samples(online, closed_endpoint, caps
     assert "mt0 show: No data for super_glue/rte" in err and "--source samples" in err
     # ... and what it suggests works offline.
     assert main(["show", "super_glue_rte_GPT_3_style", "--source", "samples", "-n", "1"]) == 0
+
+
+def test_unreachable_hub_fails_fast_for_xp3_too(online, closed_endpoint, registered):
+    """xP3 reads the Hub through datasets' json builder, not open_hub: it probes the same way."""
+    import seqio
+
+    online.setenv("HF_ENDPOINT", closed_endpoint)
+    online.setenv("MT0_DATA_SOURCE", "hub")
+    _refuse_datasets(online)
+    with pytest.raises(DataNotFoundError) as err:
+        seqio.get_mixture_or_task("xp3.sw").source.iter_examples("train")
+    assert "bigscience/xP3 on" in str(err.value) and "--source samples" in str(err.value)

@@ -12,7 +12,7 @@ import tensorflow as tf
 from conftest import TEST_LENGTHS
 from multilingual_t0 import datasource, preprocessors, vocab
 
-# Generation (no choices), choices, rank-classification twins, a multilingual eval twin.
+# Generation (no choices), choices, rank-classification twins, a multilingual eval twin, an xP3 language.
 TASKS = [
     ("common_gen_Given_concepts_type_1", "train"),
     ("super_glue_rte_GPT_3_style", "train"),
@@ -21,6 +21,7 @@ TASKS = [
     ("cos_e_v1.11_description_question_option_id_score_eval", "validation"),
     ("anli_GPT_3_style_r1_score_eval", "validation"),
     ("xcopa.qu_best_option_score_eval", "validation"),
+    ("xp3.zh", "train"),  # records that already hold inputs/targets (xP3, the user's own files)
 ]
 
 

@@ -130,6 +130,14 @@ def glob(pattern: str) -> List[str]:
     return sorted(_unstrip(pattern, p) for p in fs.glob(inner))
 
 
+def listdir(path: str) -> List[str]:
+    """Sorted names directly inside a folder (files and folders); a bucket prefix works like a folder."""
+    if not is_remote(path):
+        return sorted(os.listdir(path))
+    fs, inner = filesystem(path)
+    return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(inner, detail=False))
+
+
 def escape(path: str) -> str:
     """`path` with glob metacharacters made literal (for a folder name inside a pattern)."""
     import glob as _glob

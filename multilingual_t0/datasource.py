@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import seqio
 import tensorflow as tf
@@ -28,6 +28,7 @@ import tensorflow as tf
 from multilingual_t0 import job_settings
 from multilingual_t0.catalog import DatasetSpec
 from multilingual_t0.prompts import Renderer
+from multilingual_t0.python_calls import CALLS
 from multilingual_t0.sources import open_split, resolve_seed
 
 BOUNDARY_ENV = "MT0_INPUT_BOUNDARY"
@@ -54,7 +55,7 @@ def _columns(chunk: List[Dict[str, Any]], with_choices: bool) -> Dict[str, Any]:
     return batch
 
 
-def _chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool) -> Iterator[Dict[str, Any]]:
+def chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool) -> Iterator[Dict[str, Any]]:
     """Chunks of FIRST_CALL, 2x, 4x ... up to `size` examples: a task in a 464-task mixture reads
     ahead a few examples at start-up, not `size` (every task's first call happens before the first batch)."""
     it = iter(examples)
@@ -67,6 +68,25 @@ def _chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool) -
         n = min(2 * n, size)
 
 
+def unbatched(batches: Callable[[], Iterator[Dict[str, Any]]], with_choices: bool,
+              tokenize_features=None) -> tf.data.Dataset:
+    """Column batches from `batches()` -> [tokenized on the batch] -> one element per example, in order.
+
+    Unbatched variable-length features (ids, answer choices) have a ragged-rank-0 RaggedTensorSpec:
+    every map function sees plain Tensors, and the task's next map (EOS, rank classification)
+    returns the per-example path's TensorSpecs (tests/test_input_pipeline.py compares them).
+    """
+    signature = {"inputs": tf.TensorSpec((None,), tf.string), "targets": tf.TensorSpec((None,), tf.string)}
+    if with_choices:
+        signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
+        signature["answer_choice_counts"] = tf.TensorSpec((None,), tf.int64)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    if with_choices or tokenize_features:
+        ds = ds.map(functools.partial(prepare_batch, with_choices=with_choices,
+                                      tokenize_features=tokenize_features))
+    return ds.unbatch()
+
+
 def _rebuild_choices(batch: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     out = {k: v for k, v in batch.items() if k != "answer_choice_counts"}
     out["answer_choices"] = tf.RaggedTensor.from_row_lengths(batch["answer_choices"],
@@ -74,7 +94,7 @@ def _rebuild_choices(batch: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     return out
 
 
-def _prepare_batch(batch: Dict[str, tf.Tensor], with_choices: bool, tokenize_features) -> Dict[str, tf.Tensor]:
+def prepare_batch(batch: Dict[str, tf.Tensor], with_choices: bool, tokenize_features) -> Dict[str, tf.Tensor]:
     if with_choices:
         batch = _rebuild_choices(batch)
     if tokenize_features:
@@ -116,26 +136,12 @@ class StreamedSource(seqio.DataSource):
             epoch[0] += 1
             yield from it
 
+        # Each generator call is counted, and ends once the process exits (python_calls).
         if input_boundary() == "per_example":
-            return tf.data.Dataset.from_generator(generate, output_signature=dict(self.output_signature))
-        return self._unbatched(lambda: _chunks(generate(), EXAMPLES_PER_CALL, self.with_choices))
-
-    def _unbatched(self, batches) -> tf.data.Dataset:
-        """Column batches from `batches()` -> [tokenized on the batch] -> one element per example, in order.
-
-        Unbatched variable-length features (ids, answer choices) have a ragged-rank-0 RaggedTensorSpec:
-        every map function sees plain Tensors, and the task's next map (EOS, rank classification)
-        returns the per-example path's TensorSpecs (tests/test_input_pipeline.py compares them).
-        """
-        signature = {"inputs": tf.TensorSpec((None,), tf.string), "targets": tf.TensorSpec((None,), tf.string)}
-        if self.with_choices:
-            signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
-            signature["answer_choice_counts"] = tf.TensorSpec((None,), tf.int64)
-        ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
-        if self.with_choices or self.tokenize_features:
-            ds = ds.map(functools.partial(_prepare_batch, with_choices=self.with_choices,
-                                          tokenize_features=self.tokenize_features))
-        return ds.unbatch()
+            return tf.data.Dataset.from_generator(lambda: CALLS.items(generate()),
+                                                  output_signature=dict(self.output_signature))
+        return unbatched(lambda: CALLS.items(chunks(generate(), EXAMPLES_PER_CALL, self.with_choices)),
+                         self.with_choices, self.tokenize_features)
 
 
 class PromptedDataSource(StreamedSource):

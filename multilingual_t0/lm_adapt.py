@@ -25,6 +25,7 @@ from t5.data import preprocessors as t5_preprocessors
 from multilingual_t0 import job_settings, mc4, vocab
 from multilingual_t0.errors import DataNotFoundError
 from multilingual_t0.sources import resolve_seed, source_kind
+from multilingual_t0.streamed_mixture import add_mixture
 
 TASK_PREFIX = "mt5_lm_adapt"
 MIXTURE_NAME = "mt5_lm_adapt"
@@ -171,7 +172,7 @@ def register_mixture(name: str, languages: Optional[Sequence[str]] = None,
             raise ValueError(f"Mixture {name!r} is already registered with other tasks or rates; "
                              "pick another name.")
         return existing
-    return seqio.MixtureRegistry.add(name, list(rates.items()))
+    return add_mixture(name, list(rates.items()))
 
 
 def register() -> None:

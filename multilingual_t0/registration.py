@@ -13,6 +13,7 @@ import seqio
 from multilingual_t0 import metrics, preprocessors
 from multilingual_t0.catalog import DatasetSpec
 from multilingual_t0.datasource import PromptedDataSource
+from multilingual_t0.streamed_mixture import add_mixture
 from multilingual_t0.task_specs import MixtureSpec
 from multilingual_t0.templates import TemplateInfo
 
@@ -54,4 +55,4 @@ def add_missing(task_specs: Iterable, add_task: Callable, mixtures: Iterable[Mix
     registered_mixtures = set(seqio.MixtureRegistry.names())
     for mixture in mixtures:
         if mixture.name not in registered_mixtures:
-            seqio.MixtureRegistry.add(mixture.name, list(mixture.tasks))
+            add_mixture(mixture.name, list(mixture.tasks))

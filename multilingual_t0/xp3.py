@@ -31,6 +31,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from multilingual_t0.catalog import DATA_DIR, read_table
 from multilingual_t0.errors import DataNotFoundError, UnknownNameError
+from multilingual_t0.streamed_mixture import add_mixture
 
 SPLIT = "train"  # xP3 ships one split
 FILE_PATTERNS = ("*.jsonl", "*.jsonl.gz", "*.parquet")
@@ -201,7 +202,7 @@ def register_mixture(name: str, collection: str = "xp3", languages: Optional[Seq
             raise ValueError(f"Mixture {name!r} is already registered with other tasks or rates; pick another "
                              "name.")
         return name
-    seqio.MixtureRegistry.add(name, list(rates.items()))
+    add_mixture(name, list(rates.items()))
     return name
 
 

@@ -380,8 +380,9 @@ def test_named_tasks_and_mixtures_are_registered(registered, name):
 
 
 def test_tiny_t5x_train_then_score(tmp_path, vocab_path):
-    """A 2-layer, d_model-32 mT5-shaped model trains 3 steps on a sample task from these configs
-    (scripts/first_run.sh), then scripts/eval.sh scores the checkpoint by rank classification."""
+    """A 2-layer, d_model-32 mT5-shaped model trains 3 steps on the 464-task T0 mixture (one fed
+    pipeline, streamed_mixture) from these configs (scripts/first_run.sh), then scripts/eval.sh scores
+    the checkpoint by rank classification."""
     spec = importlib.util.find_spec("t5x")
     if spec is None:
         pytest.skip("T5X is not importable (not on PyPI; clone github.com/google-research/t5x to run this)")
@@ -398,7 +399,7 @@ def test_tiny_t5x_train_then_score(tmp_path, vocab_path):
     common = [f"--gin_file={tiny}", "TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 16}"]
     train = subprocess.run(
         [os.path.join(REPO, "scripts/first_run.sh"), *common, "TRAIN_STEPS=3", "BATCH_SIZE=4",
-         "MIXTURE_OR_TASK_NAME='super_glue_rte_GPT_3_style'", "EVAL_STEPS=1",
+         "MIXTURE_OR_TASK_NAME='mt5_d4_gpt_sglue_train'", "EVAL_STEPS=1",
          "EVAL_PERIOD=3", "utils.SaveCheckpointConfig.period=3",
          # The README's way to turn evaluation during training back on (mt0_finetune.gin turns it off).
          "TRAIN_EVAL_DATASET_CFG=@train_eval/utils.DatasetConfig()",

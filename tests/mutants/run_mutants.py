@@ -102,6 +102,17 @@ MUTANTS = (
            (Edit("multilingual_t0/lm_adapt.py", "documents = mc4.locate(self.language.code, split, kind)",
                  'documents = mc4.locate(self.language.code, "train", kind)'),),
            ("tests/test_lm_adapt.py", "-k", "own_documents or not_the_train"),),
+    Mutant("M12", "the fused mixture draws tasks with other random numbers than seqio's",
+           (Edit("multilingual_t0/task_draws.py", "s0, s1 = seeds[:, 0], seeds[:, 1]",
+                 "s1, s0 = seeds[:, 0], seeds[:, 1]"),),
+           ("tests/test_streamed_mixture.py",), note="issue 13's tests"),
+    Mutant("M13", "the fused mixture repeats tasks of a finite mixture (num_epochs ignored)",
+           (Edit("multilingual_t0/streamed_mixture.py",
+                 "(self.num_epochs is not None and self.epoch + 1 >= self.num_epochs)", "False"),),
+           ("tests/test_streamed_mixture.py",)),
+    Mutant("M14", "nothing stops tf.data's Python calls at exit",
+           (Edit("multilingual_t0/python_calls.py", "atexit.register(CALLS.drain)\n", ""),),
+           ("tests/test_python_calls.py",)),
 )
 
 

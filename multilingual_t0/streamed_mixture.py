@@ -26,13 +26,13 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import seqio
 import tensorflow as tf
 
-from multilingual_t0.datasource import EXAMPLES_PER_CALL, StreamedSource, input_boundary, prepare_batch
+from multilingual_t0.datasource import (EXAMPLES_PER_CALL, StreamedSource, env_choice, input_boundary,
+                                        prepare_batch, with_map_fusion)
 from multilingual_t0.python_calls import CALLS
 from multilingual_t0.sources import resolve_seed
 from multilingual_t0.task_draws import TaskDraws, seed_pairs
@@ -45,11 +45,7 @@ FEEDS = ("fused", "per_task")
 
 def mixture_feed() -> str:
     """`fused` (default) or `per_task` (seqio's per-task pipelines), from `$MT0_MIXTURE_FEED`."""
-    value = os.environ.get(FEED_ENV, "").strip().lower() or FEEDS[0]
-    if value not in FEEDS:
-        raise ValueError(f"{FEED_ENV}={value!r} is not one of {', '.join(FEEDS)}; unset it for the default "
-                         "(fused).")
-    return value
+    return env_choice(FEED_ENV, FEEDS)
 
 
 class TaskStream:
@@ -254,7 +250,7 @@ def mixed_dataset(streams: List[TaskStream], draws: TaskDraws, pairs: tf.data.Da
     ds = ds.scan(False, lambda ended_before, item: (ended_before | item[1], (item[0], ended_before)))
     ds = ds.take_while(lambda batch, ended_before: tf.logical_not(ended_before))
     ds = ds.map(lambda batch, ended_before: prepare_batch(batch, False, tokenize_features))
-    return ds.unbatch()
+    return with_map_fusion(ds.unbatch())
 
 
 def add_mixture(name: str, tasks, **kwargs) -> seqio.Mixture:

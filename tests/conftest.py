@@ -25,6 +25,18 @@ train_vocab(os.environ["MT0_VOCAB"])
 TEST_LENGTHS = {"inputs": 256, "targets": 256}
 
 
+def assert_same_examples(a, b):
+    """Two lists of numpy examples are equal: same length, features, dtypes and values, in order."""
+    import numpy as np
+
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.keys() == y.keys()
+        for key in x:
+            assert np.asarray(x[key]).dtype == np.asarray(y[key]).dtype, key
+            np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a network connection fails the test loudly."""

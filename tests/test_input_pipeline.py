@@ -4,12 +4,11 @@ per-example path (seqio's own tokenize, one example per generator call) feeds it
 import json
 import pickle
 
-import numpy as np
 import pytest
 import seqio
 import tensorflow as tf
 
-from conftest import TEST_LENGTHS
+from conftest import TEST_LENGTHS, assert_same_examples
 from multilingual_t0 import datasource, preprocessors, vocab
 
 # Generation (no choices), choices, rank-classification twins, a multilingual eval twin, an xP3 language.
@@ -32,13 +31,6 @@ def _examples(task_name, split, boundary, monkeypatch, repeats=1):
     return ds.element_spec, list(ds.as_numpy_iterator())
 
 
-def _same(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert np.asarray(a[key]).dtype == np.asarray(b[key]).dtype, key
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-
-
 @pytest.fixture
 def small_batches(monkeypatch):
     """Chunks smaller than the sample splits, so batches end mid-split (remainders, several calls)."""
@@ -53,8 +45,7 @@ def test_batched_boundary_gives_the_per_example_examples(registered, monkeypatch
     spec_new, new = _examples(task_name, split, "batched", monkeypatch, repeats=2)
     assert spec_new == spec_old
     assert len(old) >= 4 and len(new) == len(old)  # two passes (repeat) of a non-empty split
-    for a, b in zip(old, new):
-        _same(a, b)
+    assert_same_examples(old, new)
 
 
 @pytest.mark.parametrize("task_name,split", TASKS[:3], ids=[t for t, _ in TASKS[:3]])
@@ -82,8 +73,7 @@ def test_many_records_cross_in_full_batches(registered, monkeypatch, tmp_path):
     _, new = _examples("super_glue_rte_GPT_3_style", "train", "batched", monkeypatch)
     assert len(new) == len(old) == 600
     assert [e["inputs_pretokenized"] for e in new][:3] == [e["inputs_pretokenized"] for e in old][:3]
-    for a, b in zip(old, new):
-        _same(a, b)
+    assert_same_examples(old, new)
 
 
 def test_sources_yield_the_rendered_examples(registered, monkeypatch, small_batches):
@@ -101,8 +91,7 @@ def test_sources_yield_the_rendered_examples(registered, monkeypatch, small_batc
         source.tokenize_features)
     got = list(source.get_dataset("train", shuffle=False).as_numpy_iterator())
     assert len(got) == len(rendered) >= 3
-    for a, b in zip(expected.as_numpy_iterator(), got):
-        _same(a, b)
+    assert_same_examples(list(expected.as_numpy_iterator()), got)
 
 
 def test_unknown_boundary_setting_is_named(registered, monkeypatch):

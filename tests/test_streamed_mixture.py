@@ -9,7 +9,7 @@ import pytest
 import seqio
 import tensorflow as tf
 
-from conftest import TEST_LENGTHS
+from conftest import TEST_LENGTHS, assert_same_examples
 from multilingual_t0 import datasource, streamed_mixture, task_draws
 from multilingual_t0.errors import DataNotFoundError
 
@@ -40,15 +40,6 @@ def _elements(mixture, feed, monkeypatch, take=None, **kwargs):
     return ds.element_spec, list(ds.as_numpy_iterator())
 
 
-def _assert_same(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        assert x.keys() == y.keys()
-        for key in x:
-            assert np.asarray(x[key]).dtype == np.asarray(y[key]).dtype, key
-            np.testing.assert_array_equal(x[key], y[key], err_msg=key)
-
-
 @pytest.fixture
 def small_batches(monkeypatch):
     """Crossings smaller than the splits: batches end mid-task and mid-epoch."""
@@ -66,7 +57,7 @@ def test_fused_feed_equals_seqio_mixture(mixture, monkeypatch, small_batches, kw
     spec_seqio, per_task = _elements(mixture, "per_task", monkeypatch, take=400, **kwargs)
     assert spec_fused == spec_seqio
     assert len(fused) == 400  # the sample splits are far smaller: every task repeats many times
-    _assert_same(fused, per_task)
+    assert_same_examples(fused, per_task)
 
 
 def test_finite_mixture_ends_where_seqio_ends(mixture, monkeypatch, small_batches):
@@ -75,13 +66,13 @@ def test_finite_mixture_ends_where_seqio_ends(mixture, monkeypatch, small_batche
     _, fused = _elements(mixture, "fused", monkeypatch, take=1000, num_epochs=1)  # take: never endless
     _, per_task = _elements(mixture, "per_task", monkeypatch, take=1000, num_epochs=1)
     assert 0 < len(fused) < 200
-    _assert_same(fused, per_task)
+    assert_same_examples(fused, per_task)
 
 
 def test_every_new_iterator_starts_over(mixture, monkeypatch):
     monkeypatch.setenv(streamed_mixture.FEED_ENV, "fused")
     ds = mixture.get_dataset(TEST_LENGTHS, split="train", shuffle=False).take(60)
-    _assert_same(list(ds.as_numpy_iterator()), list(ds.as_numpy_iterator()))
+    assert_same_examples(list(ds.as_numpy_iterator()), list(ds.as_numpy_iterator()))
 
 
 @pytest.mark.parametrize("rates,seed", [
@@ -105,7 +96,7 @@ def test_shuffled_feed_is_seeded_and_draws_as_seqio(mixture, monkeypatch):
     _, first = _elements(mixture, "fused", monkeypatch, take=150, shuffle=True, seed=11)
     _, again = _elements(mixture, "fused", monkeypatch, take=150, shuffle=True, seed=11)
     _, other = _elements(mixture, "fused", monkeypatch, take=150, shuffle=True, seed=12)
-    _assert_same(first, again)
+    assert_same_examples(first, again)
     assert any(not np.array_equal(a["inputs"], b["inputs"]) for a, b in zip(first, other))
 
 

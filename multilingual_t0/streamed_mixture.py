@@ -2,7 +2,7 @@
 
 Why: seqio's `Mixture.get_dataset` builds one tf.data pipeline per task (a source, five maps, a
 prefetch buffer and their threads) and draws among them with `sample_from_datasets`. At the 464 tasks of
-`mt5_d4_gpt_sglue_train` that costs ~0.25 CPU-s per task before the first batch, and the per-task
+`mt5_d4_gpt_sglue_train` that costs ~0.2 CPU-s per task before the first batch, and the per-task
 pipelines then compete for the CPU: measured at a small fraction of one task's throughput
 (benchmarks/mixture_bench.py).
 
@@ -28,6 +28,7 @@ import itertools
 import logging
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+import numpy as np
 import seqio
 import tensorflow as tf
 
@@ -68,14 +69,9 @@ class TaskStream:
         return iter(self.task.source.iter_examples(self.split, *self.shard, **self.order, epoch=epoch))
 
     def reopened(self) -> "TaskStream":
-        """A fresh stream from epoch 0 (a new iterator over the same dataset)."""
-        return TaskStream.__new__(TaskStream)._copy_from(self)
-
-    def _copy_from(self, other: "TaskStream") -> "TaskStream":
-        self.__dict__.update(task=other.task, split=other.split, shard=other.shard, order=other.order,
-                             num_epochs=other.num_epochs, epoch=0, _yielded=False)
-        self._it = self._open(0)
-        return self
+        """A fresh stream from epoch 0 (a new iterator over the same dataset), with the same seed."""
+        return TaskStream(self.task, self.split, self.shard, self.order["shuffle"], self.order["seed"],
+                          self.num_epochs)
 
     def next(self) -> Optional[Dict[str, Any]]:
         """The next example, or None when the stream has ended."""
@@ -223,9 +219,7 @@ class MixedBatches:
         return _column(inputs), _column(targets), False
 
 
-def _column(values: List[bytes]):
-    import numpy as np
-
+def _column(values: List[bytes]) -> np.ndarray:
     return np.array(values, dtype=object) if values else np.zeros((0,), dtype=object)
 
 

@@ -23,7 +23,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt requirements-cache.txt requir
 	touch $(STAMP)
 
 demo: install
-	$(PY) -m multilingual_t0.demo
+	$(PY) -m multilingual_t0.jobs.demo
 
 test: install
 	$(PY) -m pytest -n 2 -q tests

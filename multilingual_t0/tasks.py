@@ -7,40 +7,23 @@ Registered:
 * mixtures `mt5_d4_train`, `mt5_gpt_train`, `mt5_sglue_train`, `mt5_d4_gpt_train`,
   `mt5_d4_gpt_sglue_train` (T0 rates), `mt5_d4_eval` (original-task templates of the held-out
   datasets), `mt5_d4_score_eval`, `mt5_bias_fairness_eval`, `mt5_bias_fairness_score_eval`.
-* mT5 LM adaptation (lm_adapt.py): `mt5_lm_adapt.<lang>` for the 107 mC4 splits and the mixture
+* mT5 LM adaptation (registry/lm_adapt.py): `mt5_lm_adapt.<lang>` for the 107 mC4 splits and the mixture
   `mt5_lm_adapt` (p(L) ∝ pages^0.3);
-* zero-shot evaluation (xeval.py, data/xeval.csv, data/paper_prompts.csv): `<benchmark>.<lang>_<template>_score_eval`
+* zero-shot evaluation (registry/xeval.py, data/xeval.csv, data/paper_prompts.csv): `<benchmark>.<lang>_<template>_score_eval`
   for XNLI, XCOPA, XStoryCloze, XWinograd (English prompts on every language); mixtures with the mT0 paper's
   5 prompts and languages `mt5_<benchmark>_score_eval`, `mt5_xeval_score_eval` (all four) and
   `mt5_mt0_heldout_score_eval` (English: ANLI, CB, RTE, COPA, StoryCloze, WinoGrande); every template:
   `mt5_<benchmark>_all_prompts_score_eval`, `mt5_xeval_all_prompts_score_eval`,
   `mt5_mt0_heldout_all_prompts_score_eval`; and `mt5_t0_heldout_score_eval` (every template of T0's held-out sets).
-* xP3 (xp3.py): `xp3.<lang>` and `xp3mt.<lang>` (46 languages each), mixtures `mt5_xp3_train` and
+* xP3 (registry/xp3.py): `xp3.<lang>` and `xp3mt.<lang>` (46 languages each), mixtures `mt5_xp3_train` and
   `mt5_xp3mt_train` (rate = the language's samples). `custom.add_task` adds the user's own files.
 
 No network, no file writes, no output, no randomness; data is needed only when a dataset is built.
-Importing twice (or calling `register()` again) changes nothing.
+Importing twice (or calling `registry.all_tasks.register_all()` again) changes nothing.
 """
 
 from __future__ import annotations
 
-from multilingual_t0 import job_settings, lm_adapt, registration, vocab, xeval, xp3
-from multilingual_t0.task_specs import SCORE_EVAL, TaskSpec, build_mixture_specs, build_task_specs
+from multilingual_t0.registry.all_tasks import register_all
 
-
-def _add_task(spec: TaskSpec, features) -> None:
-    add = registration.add_score_eval_task if spec.kind == SCORE_EVAL else registration.add_prompted_task
-    add(spec.name, spec.dataset, spec.template, features)
-
-
-def register() -> None:
-    """Registers every task and mixture not registered yet."""
-    features = vocab.output_features()
-    registration.add_missing(build_task_specs(), lambda spec: _add_task(spec, features), build_mixture_specs())
-    xeval.register(features)  # zero-shot evaluation: data/xeval.csv
-    lm_adapt.register()  # mT5 LM adaptation on mC4: data/mc4_languages.csv
-    xp3.register()  # xP3 / xP3mt: data/xp3_languages.csv, data/xp3mt_languages.csv
-
-
-job_settings.apply()  # in a launched job (Beam worker): the launcher's MT0_* settings, or a loud stop
-register()
+register_all()

@@ -31,4 +31,4 @@ set -euo pipefail
 # shellcheck source=scripts/lib/launch.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/launch.sh"
 # Through job_settings: the MT0_* settings are baked into the package the workers install (see there).
-exec "${PYTHON}" -m multilingual_t0.job_settings cache "$@"
+exec "${PYTHON}" -m multilingual_t0.jobs.job_settings cache "$@"

@@ -9,7 +9,9 @@ import seqio
 import tensorflow as tf
 
 from conftest import TEST_LENGTHS, assert_same_examples
-from multilingual_t0 import datasource, preprocessors, vocab
+from multilingual_t0.pipeline import streamed_source
+from multilingual_t0.pipeline import preprocessors
+from multilingual_t0.pipeline import vocab
 
 # Generation (no choices), choices, rank-classification twins, a multilingual eval twin, an xP3 language.
 TASKS = [
@@ -25,7 +27,7 @@ TASKS = [
 
 
 def _examples(task_name, split, boundary, monkeypatch, repeats=1):
-    monkeypatch.setenv(datasource.BOUNDARY_ENV, boundary)
+    monkeypatch.setenv("MT0_INPUT_BOUNDARY", boundary)
     task = seqio.get_mixture_or_task(task_name)
     ds = task.get_dataset(TEST_LENGTHS, split=split, shuffle=False, use_cached=False, num_epochs=repeats)
     return ds.element_spec, list(ds.as_numpy_iterator())
@@ -34,7 +36,7 @@ def _examples(task_name, split, boundary, monkeypatch, repeats=1):
 @pytest.fixture
 def small_batches(monkeypatch):
     """Chunks smaller than the sample splits, so batches end mid-split (remainders, several calls)."""
-    monkeypatch.setattr(datasource, "EXAMPLES_PER_CALL", 2)
+    monkeypatch.setattr(streamed_source, "EXAMPLES_PER_CALL", 2)
     monkeypatch.setattr(preprocessors, "TOKENIZE_BATCH", 3)
 
 
@@ -78,7 +80,7 @@ def test_many_records_cross_in_full_batches(registered, monkeypatch, tmp_path):
 
 def test_sources_yield_the_rendered_examples(registered, monkeypatch, small_batches):
     """A twin's source yields the rendered strings; a training task's source, their seqio tokenization."""
-    monkeypatch.setenv(datasource.BOUNDARY_ENV, "batched")
+    monkeypatch.setenv("MT0_INPUT_BOUNDARY", "batched")
     twin = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style_score_eval").source
     rendered = list(twin.iter_examples("train"))
     got = list(twin.get_dataset("train", shuffle=False).as_numpy_iterator())
@@ -95,14 +97,14 @@ def test_sources_yield_the_rendered_examples(registered, monkeypatch, small_batc
 
 
 def test_unknown_boundary_setting_is_named(registered, monkeypatch):
-    monkeypatch.setenv(datasource.BOUNDARY_ENV, "vectorised")
+    monkeypatch.setenv("MT0_INPUT_BOUNDARY", "vectorised")
     with pytest.raises(ValueError, match="MT0_INPUT_BOUNDARY='vectorised'.*batched, per_example"):
         seqio.get_mixture_or_task("super_glue_rte_GPT_3_style").source.get_dataset("train")
 
 
 def test_tasks_share_one_tensorflow_tokenizer(registered, monkeypatch):
     """Every task's tokenize graph uses one tokenizer (one loaded model), not one per task."""
-    monkeypatch.setenv(datasource.BOUNDARY_ENV, "batched")
+    monkeypatch.setenv("MT0_INPUT_BOUNDARY", "batched")
     v = vocab.get_vocabulary()
     assert v.tf_tokenizer is v.tf_tokenizer
     for name in ("super_glue_rte_GPT_3_style", "common_gen_Given_concepts_type_1"):

@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
-from multilingual_t0 import job_settings, launch
+from multilingual_t0 import settings
+from multilingual_t0.jobs import job_settings
+from multilingual_t0.jobs import launch
 
 TASK = "super_glue_rte_GPT_3_style"
 MARK = "launcher-mirror"
@@ -19,12 +21,12 @@ def _installed_copy(tmp_path):
     """What a worker installs: a copy of the package (Dataflow installs it from --setup_file)."""
     root = tmp_path / "worker_site"
     shutil.copytree(os.path.join(launch.REPO_DIR, "multilingual_t0"), root / "multilingual_t0",
-                    ignore=shutil.ignore_patterns("__pycache__", job_settings.FILE_NAME))
+                    ignore=shutil.ignore_patterns("__pycache__", settings.JOB_SETTINGS_FILE))
     return root
 
 
 def _worker_env(site, **extra):
-    env = {k: v for k, v in os.environ.items() if k not in job_settings.DATA_SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k not in settings.JOB_SETTINGS}
     return {**env, "PYTHONPATH": str(site), **extra}
 
 
@@ -33,18 +35,18 @@ def test_apply_takes_the_launchers_settings_and_refuses_other_ones(tmp_path, mon
     launcher = {"MT0_VOCAB": "gs://b/spm.model", "MT0_DATA_SOURCE": "mirror", "MT0_DATA_DIR": "gs://b/mirror"}
     with job_settings.baked_for_job(launcher, package_dir=str(tmp_path)) as path:
         assert json.load(open(path))["settings"] == {**launcher, "MT0_MC4_VERSION": None}
-        for name in job_settings.DATA_SETTINGS:
+        for name in settings.JOB_SETTINGS:
             monkeypatch.delenv(name, raising=False)
-        job_settings.apply(str(tmp_path))
+        settings.adopt_job_settings(str(tmp_path))
         assert {k: os.environ.get(k) for k in launcher} == launcher
-        job_settings.check(str(tmp_path))
+        settings.check_job_settings(str(tmp_path))
         monkeypatch.setenv("MT0_MC4_VERSION", "3.0.1")  # unset on the launcher: must stay unset
-        with pytest.raises(job_settings.JobSettingsMismatchError, match="MT0_MC4_VERSION: launcher None"):
-            job_settings.check(str(tmp_path))
+        with pytest.raises(settings.JobSettingsMismatchError, match="MT0_MC4_VERSION: launcher None"):
+            settings.check_job_settings(str(tmp_path))
         monkeypatch.delenv("MT0_MC4_VERSION")
         monkeypatch.setenv("MT0_DATA_DIR", "/local/mirror")
-        with pytest.raises(job_settings.JobSettingsMismatchError, match="MT0_DATA_DIR: launcher 'gs://b/mirror'"):
-            job_settings.apply(str(tmp_path))
+        with pytest.raises(settings.JobSettingsMismatchError, match="MT0_DATA_DIR: launcher 'gs://b/mirror'"):
+            settings.adopt_job_settings(str(tmp_path))
     assert not os.path.exists(path)  # removed when the job ends
 
 
@@ -74,7 +76,7 @@ def test_beam_worker_without_the_variables_caches_the_launchers_data(tmp_path, v
     pytest.importorskip("apache_beam", reason="apache-beam not installed (pip install -r requirements-cache.txt)")
     import tensorflow as tf
 
-    from multilingual_t0.vocab import _vocabulary
+    from multilingual_t0.pipeline.vocab import _vocabulary
 
     site = _installed_copy(tmp_path)
     launcher = {"MT0_VOCAB": vocab_path, "MT0_DATA_SOURCE": "mirror", "MT0_DATA_DIR": _mirror(tmp_path)}
@@ -116,7 +118,7 @@ def test_only_remote_runners_bake_settings_into_the_package(tmp_path):
     (tmp_path / "data").mkdir()
     package = str(tmp_path)  # a stand-in package folder: the real one is shared by parallel tests
     with job_settings.for_job(local, package_dir=package):
-        assert job_settings.baked(package) is None
+        assert settings.baked(package) is None
     with job_settings.for_job(dataflow, {"MT0_DATA_SOURCE": "mirror", "MT0_DATA_DIR": "gs://b/m"}, package):
-        assert job_settings.baked(package)["MT0_DATA_DIR"] == "gs://b/m"
-    assert job_settings.baked(package) is None
+        assert settings.baked(package)["MT0_DATA_DIR"] == "gs://b/m"
+    assert settings.baked(package) is None

@@ -8,7 +8,12 @@ import pytest
 import seqio
 from gin import config_parser
 
-from multilingual_t0 import contamination, gin_macros, launch, naming, report, xeval
+from multilingual_t0.evaluation import contamination, render, report, summary
+from multilingual_t0.jobs import gin_macros
+from multilingual_t0.jobs import launch
+from multilingual_t0.registry import naming
+from multilingual_t0.catalog import benchmarks as benchmark_table
+from multilingual_t0.registry import xeval
 from multilingual_t0.cli import main
 from multilingual_t0.errors import CatalogError, UnknownNameError
 
@@ -58,14 +63,14 @@ def test_paper_mixtures_hold_exactly_the_papers_prompts_and_languages(registered
 
 def test_paper_prompt_table_rejects_unknown_templates(tmp_path):
     path = tmp_path / "paper_prompts.csv"
-    header = ",".join(xeval.PAPER_COLUMNS)
+    header = ",".join(benchmark_table.PAPER_COLUMNS)
     path.write_text(f"{header}\nsuper_glue,rte,MNLI crowdsource|GPT-3 Style,2,yes,\n")
     with pytest.raises(CatalogError, match=r"paper_prompts.csv:2: promptsource has no template 'GPT-3 Style' "
                                            r"for super_glue/rte; it has: .*GPT-3 style"):
-        xeval.load_paper_prompts(str(path))
+        benchmark_table.load_paper_prompts(str(path))
     path.write_text(f"{header}\nsuper_glue,rte,MNLI crowdsource,1,yes,\n")
     with pytest.raises(CatalogError, match=r":2: choices '1' is not a whole number >= 2"):
-        xeval.load_paper_prompts(str(path))
+        benchmark_table.load_paper_prompts(str(path))
 
 
 # ---- the report on a synthetic T5X eval output ----
@@ -133,7 +138,7 @@ def test_compare_with_the_papers_mt0_13b_shows_the_known_differences(paper_eval_
     assert diffs[("xnli", "mean")] == (pytest.approx(57.8907, abs=1e-4), pytest.approx(52.5 - 57.8907, abs=1e-4))
     assert diffs[("super_glue/rte", "mean")] == (83.03, pytest.approx(65.0 - 83.03))
     assert "reference rows without results: xnli/ar" in " ".join(result.notes)
-    markdown = report.to_markdown(result)
+    markdown = render.to_markdown(result)
     assert "Reference: mt0-13b (mT0 paper" in markdown
     assert "| xnli | 2 | 10 | 52.5 | 45.0 | 60.0 | 57.9 | -5.4 | 33.3 |" in markdown
     assert "| xnli | sw | 5 | 45.0 | 30.0 | 55.0 | 55.5 | -10.5 |" in markdown
@@ -144,15 +149,15 @@ def test_compare_with_the_papers_mt0_13b_shows_the_known_differences(paper_eval_
 
 
 def test_shipped_results_cover_the_protocol_for_every_model():
-    models = report.paper_models()
+    models = summary.paper_models()
     assert models == ("mt0-300m", "mt0-560m", "mt0-1.2b", "mt0-3.7b", "mt0-13b", "mt0-13b-mt", "mt0-13b-p3")
     expected = {(b, lang) for b, (_, langs) in PAPER.items() for lang in langs.split()}
     expected |= {("/".join(p for p in key if p), "en") for key in HELDOUT}
     for model in models:
-        values = report.paper_results(model)
+        values = summary.paper_results(model)
         assert set(values) == expected and len(values) == 50
         assert all(20.0 < v < 100.0 for v in values.values())
-    with open(report.PAPER_RESULTS_PATH) as f:
+    with open(summary.PAPER_RESULTS_PATH) as f:
         assert "allres.ipynb" in f.read(2000)  # the source is cited in the file's header
 
 
@@ -162,7 +167,7 @@ def test_chart_shows_both_side_by_side_with_chance_and_a_whole_title(paper_eval_
 
     result = report.build_report(str(paper_eval_dir), reference="mt0-13b", prompts="paper",
                                  trained_on="mt5_d4_gpt_sglue_train")
-    fig = report.figure(result)
+    fig = render.figure(result)
     FigureCanvasAgg(fig).draw()
     box, title = fig.bbox, fig._suptitle.get_window_extent()  # pylint: disable=protected-access
     assert title.x0 >= box.x0 and title.x1 <= box.x1 and title.y1 <= box.y1

@@ -8,7 +8,7 @@ import textwrap
 import threading
 import time
 
-from multilingual_t0.python_calls import PythonCalls
+from multilingual_t0.pipeline.python_calls import PythonCalls
 
 
 def test_items_end_once_closing():
@@ -56,15 +56,15 @@ _EXIT_WHILE_READING = textwrap.dedent("""
     import os, sys, time
     import seqio
     import multilingual_t0.tasks
-    from multilingual_t0 import datasource
+    from multilingual_t0.pipeline import prompted_source
 
     # Slow reading: when the script ends, tf.data's read-ahead is inside a Python call for certain.
-    read = datasource.PromptedDataSource.iter_examples
+    read = prompted_source.PromptedDataSource.iter_examples
     def slow(self, *args, **kwargs):
         for example in read(self, *args, **kwargs):
             time.sleep(0.02)
             yield example
-    datasource.PromptedDataSource.iter_examples = slow
+    prompted_source.PromptedDataSource.iter_examples = slow
 
     name = sys.argv[1]
     ds = seqio.get_mixture_or_task(name).get_dataset({"inputs": 64, "targets": 16}, split="train",

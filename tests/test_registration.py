@@ -8,11 +8,11 @@ import textwrap
 
 import seqio
 
-from multilingual_t0 import naming
-from multilingual_t0.catalog import load_catalog
-from multilingual_t0.task_specs import (PROMPTED, SCORE_EVAL, build_mixture_specs, build_task_specs,
+from multilingual_t0.registry import naming
+from multilingual_t0.catalog.datasets import load_catalog
+from multilingual_t0.registry.specs import (PROMPTED, SCORE_EVAL, build_mixture_specs, build_task_specs,
                                         datasets_without_tasks, load_blacklist)
-from multilingual_t0.templates import list_templates
+from multilingual_t0.catalog.templates import list_templates
 
 MIXTURE_SIZES = {
     "mt5_d4_train": 313, "mt5_gpt_train": 79, "mt5_sglue_train": 72, "mt5_d4_gpt_train": 392,
@@ -76,7 +76,7 @@ def test_every_blacklist_entry_names_a_registered_task_with_a_reason(registered)
 def test_blacklisted_tasks_and_their_twins_stay_out_of_every_mixture(tmp_path):
     """Through a table naming a training task and a held-out task: both, and the held-out task's
     rank-classification twin, leave every mixture (T0's and the held-out eval mixture); nothing else does."""
-    from multilingual_t0 import xeval
+    from multilingual_t0.registry import xeval
 
     table = tmp_path / "blacklist.csv"
     table.write_text("task,reason\namazon_polarity_Is_this_review,test\nsuper_glue_rte_GPT_3_style,test\n",
@@ -99,7 +99,7 @@ def test_blacklisted_tasks_and_their_twins_stay_out_of_every_mixture(tmp_path):
 
 def test_register_twice_is_harmless(registered):
     before = (len(seqio.TaskRegistry.names()), len(seqio.MixtureRegistry.names()))
-    registered.register()
+    registered.register_all()
     importlib.reload(registered)
     assert (len(seqio.TaskRegistry.names()), len(seqio.MixtureRegistry.names())) == before
 

@@ -8,9 +8,9 @@ import pytest
 import seqio
 
 from conftest import TEST_LENGTHS
-from multilingual_t0 import report
 from multilingual_t0.cli import main
-from multilingual_t0.report import PromptResult
+from multilingual_t0.evaluation import render, report, results, summary
+from multilingual_t0.evaluation.results import PromptResult
 
 # Two prompts of XNLI (3 fixed choices) in two languages, one of XCOPA (choices from the record).
 TASKS = ["xnli.en_GPT_3_style_score_eval", "xnli.en_MNLI_crowdsource_score_eval",
@@ -26,7 +26,7 @@ def test_median_over_prompts_then_mean_over_languages():
     prompts = [prompt("xnli", "en", t, a) for t, a in zip("abc", (50.0, 70.0, 60.0))]
     prompts += [prompt("xnli", "fr", t, a) for t, a in zip("abcd", (40.0, 90.0, 50.0, 60.0))]
     prompts += [prompt("super_glue/rte", "en", t, a) for t, a in zip("ab", (80.0, 61.0))]
-    languages, datasets = report.aggregate(prompts)
+    languages, datasets = summary.aggregate(prompts)
     assert [(r.dataset, r.language, r.prompts, r.accuracy, r.low, r.high) for r in languages] == [
         ("xnli", "en", 3, 60.0, 50.0, 70.0), ("xnli", "fr", 4, 55.0, 40.0, 90.0),
         ("super_glue/rte", "en", 2, 70.5, 61.0, 80.0)]
@@ -40,19 +40,19 @@ def test_accuracy_from_scores_ties_weights_and_choice_counts():
         ([[1, 0], True, 1.0, 2], -4.0), ([[1, 1], False, 1.0, 2], -4.0), ([[1, 2], False, 1.0, 2], -9.0),  # tie
         ([[2, 1], True, 2.0, 4], -3.0), ([[2, 0], False, 2.0, 1], -1.0),  # wrong wins; rows out of order
     ]
-    assert report.accuracy_from_scores(rows) == pytest.approx(100.0 * 2 / 4)
+    assert results.accuracy_from_scores(rows) == pytest.approx(100.0 * 2 / 4)
     with pytest.raises(ValueError, match="no scored examples"):
-        report.accuracy_from_scores([])
+        results.accuracy_from_scores([])
 
 
 def test_task_names_identify_dataset_language_and_prompt():
-    index = report._task_index()
-    assert report.identify("xwinograd.jp_True_or_False_score_eval", index) == ("xwinograd", "jp", "True or False")
-    assert report.identify("anli_GPT_3_style_r2_score_eval", index) == ("anli/r2", "en", "GPT-3 style")
-    assert report.identify("super_glue_wsc.fixed_GPT_3_Style_score_eval", index) == (
+    index = results._task_index()
+    assert results.identify("xwinograd.jp_True_or_False_score_eval", index) == ("xwinograd", "jp", "True or False")
+    assert results.identify("anli_GPT_3_style_r2_score_eval", index) == ("anli/r2", "en", "GPT-3 style")
+    assert results.identify("super_glue_wsc.fixed_GPT_3_Style_score_eval", index) == (
         "super_glue/wsc.fixed", "en", "GPT-3 Style")
-    assert report.identify("xnli.xx_made_up_score_eval", index) == ("xnli", "xx", "made_up")  # not registered
-    assert report.identify("mt5_lm_adapt.en", index) is None
+    assert results.identify("xnli.xx_made_up_score_eval", index) == ("xnli", "xx", "made_up")  # not registered
+    assert results.identify("mt5_lm_adapt.en", index) is None
 
 
 def _key(inputs, targets):
@@ -124,7 +124,7 @@ def test_report_reads_t5x_output_and_writes_table_csv_and_chart(eval_dir, tmp_pa
                 if (p.dataset, p.language) == (row.dataset, row.language)]
         assert row.accuracy == pytest.approx(sum(accs) / len(accs)) and row.prompts == len(accs)
 
-    files = report.write_report(earlier, str(tmp_path / "out"))
+    files = render.write_report(earlier, str(tmp_path / "out"))
     with open(files["summary"], newline="") as f:
         rows = list(csv.DictReader(f))
     by_key = {(r["dataset"], r["language"]): float(r["accuracy"]) for r in rows}
@@ -164,11 +164,11 @@ def test_compare_puts_reference_and_difference_beside(eval_dir, tmp_path):
     assert (xnli.accuracy, xnli.reference, xnli.diff) == (100.0, 41.5, 58.5)
     assert next(r for r in result.languages if r.language == "fr").diff == 40.0
     assert "reference datasets without results: xwinograd" in result.notes
-    assert "| xnli | 2 | 4 | 100.0 | 100.0 | 100.0 | 41.5 | +58.5 |" in report.to_markdown(result)
+    assert "| xnli | 2 | 4 | 100.0 | 100.0 | 100.0 | 41.5 | +58.5 |" in render.to_markdown(result)
     bad = tmp_path / "bad.csv"
     bad.write_text("dataset,accuracy\nxnli,3\n")
     with pytest.raises(ValueError, match="bad.csv:1: missing column.s. language"):
-        report.read_reference(str(bad))
+        summary.read_reference(str(bad))
 
 
 def test_cli_report(eval_dir, tmp_path, capsys):

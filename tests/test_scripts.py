@@ -14,7 +14,8 @@ import warnings
 
 import pytest
 
-from multilingual_t0 import launch, t5x_pin
+from multilingual_t0.jobs import launch
+from multilingual_t0.jobs import t5x_pin
 
 REPO = launch.REPO_DIR
 SCRIPTS = sorted(glob.glob(os.path.join(REPO, "scripts", "*.sh")))
@@ -212,7 +213,7 @@ def test_t5x_requirements_cannot_replace_our_pins():
 
 
 def test_cache_dry_run_expands_mixtures(registered):
-    from multilingual_t0.lookup import leaf_tasks
+    from multilingual_t0.registry.lookup import leaf_tasks
 
     (argv, _), = launch.commands("cache", {**FULL_ENV, "TASKS": "mt5_sglue_train"}, [])
     tasks = [a for a in argv if a.startswith("--tasks=")][0][len("--tasks="):].split(",")
@@ -302,7 +303,7 @@ def test_mt0_cache_caches_and_seqio_reads_it_back(tmp_path, registered):
 def test_first_run_counts_each_recipes_own_steps(run_gin, steps):
     """Without FINETUNE_STEPS the launcher keeps the recipe's length (the paper's 30,000 for xP3),
     from T5X's plain mT5 at 1,000,000 steps for the chosen size."""
-    from multilingual_t0 import launch
+    from multilingual_t0.jobs import launch
 
     env = {"MODEL_DIR": "gs://b/m", "TFDS_DATA_DIR": "gs://b/tfds", "T5X_DIR": "/t5x", "RUN_GIN": run_gin,
            "MODEL_SIZE": "base"}

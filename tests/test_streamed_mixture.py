@@ -10,7 +10,9 @@ import seqio
 import tensorflow as tf
 
 from conftest import TEST_LENGTHS, assert_same_examples
-from multilingual_t0 import datasource, streamed_mixture, task_draws
+from multilingual_t0.pipeline import streamed_source
+from multilingual_t0.pipeline import streamed_mixture
+from multilingual_t0.pipeline import task_draws
 from multilingual_t0.errors import DataNotFoundError
 
 # Prompted tasks with and without answer choices, and xP3 records: one fused pipeline serves them all.
@@ -32,7 +34,7 @@ def mixture(registered):
 
 
 def _elements(mixture, feed, monkeypatch, take=None, **kwargs):
-    monkeypatch.setenv(streamed_mixture.FEED_ENV, feed)
+    monkeypatch.setenv("MT0_MIXTURE_FEED", feed)
     kwargs = {"split": "train", "shuffle": False, **kwargs}
     ds = mixture.get_dataset(TEST_LENGTHS, **kwargs)
     if take is not None:
@@ -70,7 +72,7 @@ def test_finite_mixture_ends_where_seqio_ends(mixture, monkeypatch, small_batche
 
 
 def test_every_new_iterator_starts_over(mixture, monkeypatch):
-    monkeypatch.setenv(streamed_mixture.FEED_ENV, "fused")
+    monkeypatch.setenv("MT0_MIXTURE_FEED", "fused")
     ds = mixture.get_dataset(TEST_LENGTHS, split="train", shuffle=False).take(60)
     assert_same_examples(list(ds.as_numpy_iterator()), list(ds.as_numpy_iterator()))
 
@@ -101,8 +103,8 @@ def test_shuffled_feed_is_seeded_and_draws_as_seqio(mixture, monkeypatch):
 
 
 def test_every_package_mixture_is_streamed_and_the_training_ones_fuse(registered, monkeypatch):
-    monkeypatch.delenv(streamed_mixture.FEED_ENV, raising=False)
-    monkeypatch.delenv(datasource.BOUNDARY_ENV, raising=False)
+    monkeypatch.delenv("MT0_MIXTURE_FEED", raising=False)
+    monkeypatch.delenv("MT0_INPUT_BOUNDARY", raising=False)
     ours = [seqio.get_mixture_or_task(n) for n in seqio.MixtureRegistry.names() if n.startswith("mt5_")]
     assert ours and all(isinstance(m, streamed_mixture.StreamedMixture) for m in ours)
     for name in ("mt5_d4_gpt_sglue_train", "mt5_d4_train", "mt5_xp3_train"):
@@ -111,8 +113,8 @@ def test_every_package_mixture_is_streamed_and_the_training_ones_fuse(registered
 
 
 @pytest.mark.parametrize("setting,kwargs,reason", [
-    ({streamed_mixture.FEED_ENV: "per_task"}, {}, "MT0_MIXTURE_FEED=per_task"),
-    ({datasource.BOUNDARY_ENV: "per_example"}, {}, "MT0_INPUT_BOUNDARY=per_example"),
+    ({"MT0_MIXTURE_FEED": "per_task"}, {}, "MT0_MIXTURE_FEED=per_task"),
+    ({"MT0_INPUT_BOUNDARY": "per_example"}, {}, "MT0_INPUT_BOUNDARY=per_example"),
     ({}, {"passthrough_features": ["inputs_pretokenized"]}, "passthrough_features"),
 ])
 def test_falls_back_to_seqio_and_says_why(mixture, monkeypatch, caplog, setting, kwargs, reason):
@@ -137,7 +139,7 @@ def test_tasks_that_are_not_streamed_fall_back(registered):
 
 
 def test_bad_feed_setting_names_the_variable(mixture, monkeypatch):
-    monkeypatch.setenv(streamed_mixture.FEED_ENV, "fast")
+    monkeypatch.setenv("MT0_MIXTURE_FEED", "fast")
     with pytest.raises(ValueError, match="MT0_MIXTURE_FEED='fast'.*fused, per_task"):
         mixture.get_dataset(TEST_LENGTHS, split="train")
 

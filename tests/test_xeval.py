@@ -8,10 +8,11 @@ import pytest
 import seqio
 
 from conftest import TEST_LENGTHS
-from multilingual_t0 import xeval
+from multilingual_t0.catalog import benchmarks as benchmark_table
+from multilingual_t0.registry import xeval
 from multilingual_t0.errors import CatalogError
-from multilingual_t0.prompts import NOT_APPLICABLE, RENDER_STATS
-from multilingual_t0.templates import list_templates
+from multilingual_t0.prompting.renderer import NOT_APPLICABLE, RENDER_STATS
+from multilingual_t0.catalog.templates import list_templates
 
 SPECS = xeval.build_eval_task_specs()
 LANGUAGES = {
@@ -29,7 +30,7 @@ HELDOUT_TEMPLATES = {"super_glue/rte": 10, "super_glue/cb": 15, "super_glue/copa
 
 
 def test_table_languages_sources_and_templates():
-    benchmarks = {b.name: b for b in xeval.load_benchmarks()}
+    benchmarks = {b.name: b for b in benchmark_table.load_benchmarks()}
     assert {n: list(b.languages) for n, b in benchmarks.items()} == LANGUAGES
     assert {n: (b.template_dataset, b.template_subset) for n, b in benchmarks.items()} == {
         "xnli": ("xnli", "en"), "xcopa": ("super_glue", "copa"), "xstory_cloze": ("story_cloze", "2016"),
@@ -51,7 +52,7 @@ def test_registered_tasks_and_mixtures(registered):
         assert re.fullmatch(r"[\w\d\.\:_]+", spec.name)
         assert spec.name.startswith(f"{spec.benchmark}.{spec.language}_") and spec.name.endswith("_score_eval")
     templates = {b.name: sum(t.has_answer_choices for t in list_templates(b.template_dataset, b.template_subset))
-                 for b in xeval.load_benchmarks()}
+                 for b in benchmark_table.load_benchmarks()}
     assert per_benchmark == {b: len(LANGUAGES[b]) * templates[b] for b in LANGUAGES}
     assert {n: len(seqio.get_mixture_or_task(n).tasks) for n in MIXTURE_SIZES} == MIXTURE_SIZES
     assert "xnli.sw_GPT_3_style_score_eval" in seqio.TaskRegistry.names()
@@ -178,15 +179,15 @@ def test_mirror_layout_and_hub_arguments(tmp_path, monkeypatch, registered):
 
 
 def test_bad_table_rows_name_file_and_line(tmp_path):
-    header = ",".join(xeval.COLUMNS)
+    header = ",".join(benchmark_table.COLUMNS)
     good = "xcopa,cambridgeltl/xcopa,{lang},,super_glue,copa,et it,validation:100,,,,"
     path = tmp_path / "xeval.csv"
     path.write_text(f"{header}\n{good}\n{good.replace('super_glue,copa', 'super_glue,nope')}\n")
     with pytest.raises(CatalogError, match=r"xeval.csv:3: promptsource has no templates for super_glue/nope"):
-        xeval.read_benchmarks(str(path))
+        benchmark_table.read_benchmarks(str(path))
     path.write_text(f"{header}\n{good.replace('validation:100,,', 'validation:100,,fr=3')}\n")
     with pytest.raises(CatalogError, match=r"xeval.csv:2: split_sizes names language 'fr'"):
-        xeval.read_benchmarks(str(path))
+        benchmark_table.read_benchmarks(str(path))
     path.write_text(f"{header}\n{good}\n{good}\n")
     with pytest.raises(CatalogError, match=r"xeval.csv:3: duplicate row for benchmark 'xcopa'"):
-        xeval.read_benchmarks(str(path))
+        benchmark_table.read_benchmarks(str(path))

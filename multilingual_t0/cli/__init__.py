@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from typing import List, Optional
+
+from multilingual_t0 import settings
+from multilingual_t0.errors import DamagedFileError, DataNotFoundError, UnknownNameError
 
 # Subcommand -> module in this package. A new subcommand is one module plus one entry here.
 SUBCOMMANDS = {
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         mod.add_parser(sub)
     for subparser in sub.choices.values():  # data options, accepted after any subcommand
         group = subparser.add_argument_group("data")
-        group.add_argument("--source", choices=("auto", "mirror", "hub", "samples"),
+        group.add_argument("--source", choices=settings.SOURCE_KINDS,
                            help="where records come from (sets MT0_DATA_SOURCE; default auto: "
                                 "the mirror if MT0_DATA_DIR is set, else the Hugging Face Hub)")
         group.add_argument("--data-dir", metavar="DIR", help="local mirror directory (sets MT0_DATA_DIR)")
@@ -49,8 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from multilingual_t0.errors import DamagedFileError, DataNotFoundError, UnknownNameError
-
+    
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # only a command that passes flags on (mt0 cache ... -- FLAGS) takes what argparse left
@@ -59,11 +60,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         if "--" in extra:
             extra.remove("--")  # the first one: the separator itself
         args.passthrough = extra
-    if getattr(args, "source", None):
-        os.environ["MT0_DATA_SOURCE"] = args.source
-    if getattr(args, "data_dir", None):
-        os.environ["MT0_DATA_DIR"] = args.data_dir
+    chosen = {k: v for k, v in (("source", getattr(args, "source", None)),
+                                 ("data_dir", getattr(args, "data_dir", None))) if v}
     try:
+        if chosen:  # through the environment, so processes the command starts (Beam, T5X) read them too
+            settings.current().replace(**chosen).export()
         return int(args.func(args) or EXIT_OK)
     except UnknownNameError as err:
         print(f"mt0 {args.command}: {err}", file=sys.stderr)

@@ -35,8 +35,9 @@ def split_names(names: Sequence[str], passthrough: Sequence[str]) -> Tuple[List[
 def run(args) -> int:
     import importlib.util
 
-    from multilingual_t0 import job_settings
-    from multilingual_t0.launch import JOBS, cache_command, format_command
+    from multilingual_t0 import settings
+    from multilingual_t0.jobs import job_settings
+    from multilingual_t0.jobs.launch import JOBS, cache_command, format_command
 
     names, beam_args = split_names(args.names, getattr(args, "passthrough", []))
     if not names:
@@ -50,6 +51,6 @@ def run(args) -> int:
         raise FileNotFoundError("apache_beam is not installed: pip install -r requirements-cache.txt "
                                 "(make install does this)")
     print(format_command(argv), file=sys.stderr)
-    job_settings.check_reachable(job_settings.current(env), beam_args)
+    job_settings.check_reachable(settings.job_values(env), beam_args)
     with job_settings.for_job(beam_args, env):  # remote Beam workers import the tasks with the launcher's MT0_*
         return subprocess.call(argv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, List, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 
 def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], out=None) -> None:
@@ -54,17 +54,3 @@ def parse_lengths(text: str) -> dict:
             raise ValueError(f"--lengths item {item!r} is not feature=number (e.g. inputs=1024,targets=256)")
         out[key.strip()] = int(value)
     return out
-
-
-def leaf_tasks_with_rates(name: str) -> List[tuple]:
-    """[(task, rate, share)] for a mixture, or [(task, None, 1.0)] for a task."""
-    import seqio
-
-    from multilingual_t0.lookup import get_provider
-
-    provider = get_provider(name)
-    if not isinstance(provider, seqio.Mixture):
-        return [(provider, None, 1.0)]
-    rates = [(t, float(provider.get_rate(t))) for t in provider.tasks]
-    total = sum(r for _, r in rates) or 1.0
-    return [(t, r, r / total) for t, r in rates]

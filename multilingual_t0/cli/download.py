@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from multilingual_t0.cli.common import print_json
-    from multilingual_t0.download import download
+    from multilingual_t0.sources.download import download
 
     written = download(args.datasets, args.to, on_split=lambda line: print(line, file=sys.stderr))
     if args.json:

@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from multilingual_t0.cli.common import print_json
-    from multilingual_t0.export import export
+    from multilingual_t0.jobs.export import export
 
     def report(task: str, count: int) -> None:
         print(f"  {task}: {count} examples", file=sys.stderr)

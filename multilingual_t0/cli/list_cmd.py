@@ -20,7 +20,8 @@ def run(args) -> int:
     import seqio
 
     import multilingual_t0.tasks  # noqa: F401
-    from multilingual_t0.cli.common import leaf_tasks_with_rates, print_json, print_table
+    from multilingual_t0.cli.common import print_json, print_table
+    from multilingual_t0.registry.lookup import leaf_tasks_with_rates
 
     try:
         pattern = re.compile(args.grep) if args.grep else None

@@ -30,18 +30,19 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from multilingual_t0 import fileio, report
     from multilingual_t0.cli.common import print_json
+    from multilingual_t0.evaluation import render, report
+    from multilingual_t0.sources import fileio
 
     result = report.build_report(args.dir, step=args.step, reference=args.compare, prompts=args.prompts,
                                  trained_on=args.trained_on)
     out_dir = args.out or fileio.join(args.dir, "report")
-    written = report.write_report(result, out_dir)
+    written = render.write_report(result, out_dir)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {', '.join(written.values())}", file=sys.stderr)
     if args.json:
         print_json({**result.to_json(), "files": written})
     else:
-        sys.stdout.write(report.to_markdown(result))
+        sys.stdout.write(render.to_markdown(result))
     return 0

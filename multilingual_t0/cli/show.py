@@ -19,7 +19,7 @@ def _pick(name: str, n: int):
     """(task, how many) pairs: a task gives n; a mixture spreads n over tasks drawn by rate (seed 0)."""
     import numpy as np
 
-    from multilingual_t0.cli.common import leaf_tasks_with_rates
+    from multilingual_t0.registry.lookup import leaf_tasks_with_rates
 
     tasks = leaf_tasks_with_rates(name)
     if len(tasks) == 1:
@@ -34,7 +34,7 @@ def _pick(name: str, n: int):
 
 def run(args) -> int:
     from multilingual_t0.cli.common import print_json
-    from multilingual_t0.cli.examples import default_split, iter_text, iter_tokenized
+    from multilingual_t0.pipeline.examples import default_split, iter_text, iter_tokenized
 
     if args.n < 1:
         raise ValueError("-n must be at least 1")

@@ -32,8 +32,9 @@ def length_stats(lengths: List[int], limit: int) -> Dict[str, float]:
 
 
 def run(args) -> int:
-    from multilingual_t0.cli.common import leaf_tasks_with_rates, parse_lengths, print_json, print_table, progress
-    from multilingual_t0.cli.examples import default_split, iter_tokenized
+    from multilingual_t0.cli.common import parse_lengths, print_json, print_table, progress
+    from multilingual_t0.registry.lookup import leaf_tasks_with_rates
+    from multilingual_t0.pipeline.examples import default_split, iter_tokenized
 
     limits = parse_lengths(args.lengths)
     tasks = leaf_tasks_with_rates(args.name)

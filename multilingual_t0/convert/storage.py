@@ -9,7 +9,7 @@ import os
 import re
 from typing import Any, Dict
 
-from multilingual_t0 import fileio
+from multilingual_t0.sources import fileio
 
 _GCS = re.compile(r"^gs://([^/]+)/?(.*)$")
 

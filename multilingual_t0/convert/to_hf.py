@@ -17,6 +17,7 @@ import numpy as np
 from multilingual_t0.convert import architecture, safetensors_stream, storage
 from multilingual_t0.convert.names import ParamName, parameter_names
 from multilingual_t0.convert.t5x_checkpoint import T5XCheckpoint
+from multilingual_t0.pipeline import vocab as vocab_setting
 
 DTYPES = ("float32", "bfloat16")
 # Rows of output written per read: bounds memory to about this many bytes per tensor block.
@@ -131,8 +132,6 @@ def to_hf(checkpoint_dir: str, out_dir: str, model_size: Optional[str] = None, d
     ckpt = T5XCheckpoint(checkpoint_dir)
     arch, source = load_architecture(ckpt, model_size)
     _check_shapes(ckpt, arch, source)
-    from multilingual_t0 import vocab as vocab_setting
-
     vocab_path = vocab or vocab_setting.vocabulary_path()
     os.makedirs(out_dir, exist_ok=True)
     from transformers import GenerationConfig, MT5Config

@@ -18,6 +18,7 @@ import numpy as np
 from multilingual_t0.convert import storage
 from multilingual_t0.convert.architecture import Architecture
 from multilingual_t0.convert.names import parameter_names
+from multilingual_t0.convert.safetensors_stream import np_dtype
 
 # mT5 checkpoints are at step 1,000,000 and this package's run gins count TRAIN_STEPS from there.
 DEFAULT_STEP = 1_000_000
@@ -181,7 +182,7 @@ def to_t5x(hf_dir_or_id: str, out_dir: str, step: int = DEFAULT_STEP, dtype: str
     for p in parameter_names(arch):
         value = weights.read(p.hf)
         value = value.T if p.transpose else value
-        value = np.ascontiguousarray(value, dtype=_np_dtype(dtype))
+        value = np.ascontiguousarray(value, dtype=np_dtype(dtype))
         target[p.t5x] = _write_array(step_dir, f"target/{p.t5x}", value)
         for key, zeros in _adafactor_state(value.shape).items():
             name = f"state/param_states/{p.t5x}/{key}"
@@ -193,12 +194,6 @@ def to_t5x(hf_dir_or_id: str, out_dir: str, step: int = DEFAULT_STEP, dtype: str
     storage.write_bytes(storage.join(step_dir, "checkpoint"), _msgpack_tree(tree))
     return {"checkpoint": step_dir, "step": step, "parameters": int(count), "dtype": dtype,
             "source": model_dir, "architecture": arch}
-
-
-def _np_dtype(name: str):
-    from multilingual_t0.convert.safetensors_stream import np_dtype
-
-    return np_dtype(name)
 
 
 def iter_hf_params(model_dir: str) -> Iterator[Tuple[str, np.ndarray]]:

@@ -1,0 +1,156 @@
+"""Data files: finding a split's files, and reading JSON lines and Parquet as streams of records.
+
+Every reader streams (memory does not grow with a file's size) and goes through fileio, so a gs:// path
+works wherever a local one does. A damaged file (truncated gzip or Parquet, bytes that are not UTF-8)
+raises DamagedFileError naming it; a corrupt JSON line becomes an InvalidRecord, counted by the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gzip
+import io
+import json
+import re
+import zlib
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
+
+from multilingual_t0.errors import DamagedFileError
+from multilingual_t0.sources import fileio
+
+FILE_EXTENSIONS = (".jsonl", ".jsonl.gz", ".parquet")
+COUNTS_SUFFIX = ".counts.json"  # beside shards: records per shard file (written by `mt0 download`)
+Record = Dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class InvalidRecord:
+    """A record that could not be decoded (e.g. a corrupt JSON line); counted, never fatal."""
+
+    where: str
+    error: str
+
+
+
+def find_files(base: str) -> Tuple[List[str], List[str]]:
+    """(files found, paths and patterns tried) for `<base>.<ext>`, else shards `<base>-*.<ext>`."""
+    tried = []
+    for ext in FILE_EXTENSIONS:
+        tried.append(base + ext)
+        if fileio.isfile(base + ext):
+            return [base + ext], tried
+    for ext in FILE_EXTENSIONS:
+        pattern = f"{fileio.escape(base)}-*{ext}"
+        tried.append(f"{base}-*{ext}")
+        shards = fileio.glob(pattern)
+        if shards:
+            return shards, tried
+    return [], tried
+
+
+# Read errors that mean the bytes on disk are not a whole, valid file (truncated download, bit rot).
+_DAMAGE = (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError)
+
+
+def _damaged(path: str, records: int, err: BaseException) -> DamagedFileError:
+    return DamagedFileError(path, records, f"{type(err).__name__}: {err}")
+
+
+def glob_files(pattern: str) -> List[str]:
+    """Files (not directories) matching a glob pattern (`**` recurses), local or gs://, sorted."""
+    return [p for p in fileio.glob(pattern) if fileio.isfile(p)]
+
+
+def read_jsonl(path: str) -> Iterator[Any]:
+    """Records of a .jsonl or .jsonl.gz file, streamed; a corrupt line becomes an InvalidRecord (counted
+    by the caller), a damaged file raises DamagedFileError naming it."""
+    records = 0
+    try:
+        with fileio.open(path, "rb") as raw:
+            binary = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
+            text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")  # lines as count_records sees them
+            for line_no, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                records += 1
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    yield InvalidRecord(f"{path}:{line_no}", f"invalid JSON: {err}")
+                    continue
+                if not isinstance(record, dict):
+                    yield InvalidRecord(f"{path}:{line_no}", f"expected a JSON object, got {type(record).__name__}")
+                    continue
+                yield record
+    except _DAMAGE as err:
+        raise _damaged(path, records, err) from err
+
+
+def read_parquet(path: str, batch_size: int = 1024) -> Iterator[Record]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = 0
+    try:
+        with fileio.open(path, "rb") as f:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size):
+                rows = batch.to_pylist()
+                records += len(rows)
+                yield from rows
+    except (pa.ArrowException, OSError, EOFError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise _damaged(path, records, err) from err
+
+
+def read_file(path: str) -> Iterator[Any]:
+    return read_parquet(path) if path.endswith(".parquet") else read_jsonl(path)
+
+
+def read_files(paths: Sequence[str]) -> Iterator[Any]:
+    for path in paths:
+        yield from read_file(path)
+
+
+def count_records(path: str) -> int:
+    """Records in one file as read_file counts them (a corrupt JSON line counts: it has an index)."""
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        with fileio.open(path, "rb") as f:
+            return pq.ParquetFile(f).metadata.num_rows
+    count = 0
+    try:
+        with fileio.open(path, "rb") as raw:
+            binary = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
+            count = sum(1 for line in binary if line.strip())
+    except _DAMAGE as err:
+        raise _damaged(path, count, err) from err
+    return count
+
+
+def counts_path(files: Sequence[str]) -> str:
+    """The sidecar `mt0 download` writes beside shards: {"<shard file name>": records, ...}."""
+    return re.sub(r"-\d+-of-\d+\.[^/]+$", "", files[0]) + COUNTS_SUFFIX
+
+
+def file_offsets(files: Sequence[str]) -> List[int]:
+    """Index of each file's first record in the split (so a record keeps its position in the split
+    however files are sharded or shuffled): from the counts sidecar when present, else by counting."""
+    counts: Dict[str, int] = {}
+    sidecar = counts_path(files)
+    if len(files) > 1 and fileio.exists(sidecar):
+        counts = json.loads(fileio.read_text(sidecar))
+    offsets, total = [], 0
+    for path in files:
+        offsets.append(total)
+        n = counts.get(fileio.basename(path))
+        total += n if isinstance(n, int) else _counted(path, fileio.size(path))
+    return offsets
+
+
+@functools.lru_cache(maxsize=4096)
+def _counted(path: str, size: int) -> int:
+    del size  # part of the cache key: a rewritten file is counted again
+    return count_records(path)

@@ -18,7 +18,7 @@ os.environ.pop("MT0_STRICT", None)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from multilingual_t0.local_vocab import train_vocab  # noqa: E402
+from multilingual_t0.pipeline.sample_vocab import train_vocab  # noqa: E402
 
 train_vocab(os.environ["MT0_VOCAB"])
 

@@ -47,7 +47,7 @@ def running_emulator(timeout: float = 30.0):
 
 def make_bucket(name: str) -> str:
     """Creates bucket `name` through fileio's gcsfs; returns `gs://name`."""
-    from multilingual_t0 import fileio
+    from multilingual_t0.sources import fileio
 
     fs, _ = fileio.filesystem(f"gs://{name}")
     if not fs.exists(name):
@@ -59,7 +59,7 @@ def upload_tree(local_dir: str, url: str) -> None:
     """Copies every file below local_dir to url (gs://bucket/prefix), keeping relative paths."""
     import os
 
-    from multilingual_t0 import fileio
+    from multilingual_t0.sources import fileio
 
     for folder, _, files in os.walk(local_dir):
         for name in files:

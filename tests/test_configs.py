@@ -12,8 +12,10 @@ import sys
 import pytest
 from gin import config_parser
 
-from multilingual_t0 import gin_macros, launch, t5x_pin
-from multilingual_t0.gin_macros import Macro, Reference
+from multilingual_t0.jobs import gin_macros
+from multilingual_t0.jobs import launch
+from multilingual_t0.jobs import t5x_pin
+from multilingual_t0.jobs.gin_macros import Macro, Reference
 
 REPO = launch.REPO_DIR
 GIN_FILES = sorted(glob.glob(os.path.join(REPO, "configs", "**", "*.gin"), recursive=True))
@@ -235,7 +237,8 @@ def test_gin_vocabulary_is_the_tasks_vocabulary(registered):
     import gin
     import seqio
 
-    from multilingual_t0 import gin_vocab, vocab
+    from multilingual_t0 import gin_vocab
+    from multilingual_t0.pipeline import vocab
 
     task = seqio.get_mixture_or_task("super_glue_rte_GPT_3_style")
     with gin.unlock_config():

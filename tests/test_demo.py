@@ -9,7 +9,7 @@ def test_demo_prints_packed_batches(tmp_path):
     env = dict(os.environ)
     env.pop("MT0_VOCAB", None)  # the demo trains its own
     result = subprocess.run(
-        [sys.executable, "-m", "multilingual_t0.demo", "--mixture", "mt5_sglue_train",
+        [sys.executable, "-m", "multilingual_t0.jobs.demo", "--mixture", "mt5_sglue_train",
          "--work-dir", str(tmp_path), "--batches", "2", "--batch-size", "4"],
         env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -2,8 +2,9 @@ import re
 
 import pytest
 
-from multilingual_t0 import naming, rates
-from multilingual_t0.catalog import load_catalog
+from multilingual_t0.registry import naming
+from multilingual_t0.registry import rates
+from multilingual_t0.catalog.datasets import load_catalog
 
 SEQIO_NAME = re.compile(r"^[\w\d\.\:_]+$")
 
@@ -35,7 +36,7 @@ def test_eval_rate_caps_and_falls_back():
 
 def test_anli_tasks_use_t0s_names():
     """T0's registry: `anli_<template>_r<round>` (and its `_score_eval` twin), as in t-zero's tasks.py."""
-    from multilingual_t0.task_specs import build_task_specs
+    from multilingual_t0.registry.specs import build_task_specs
 
     anli = {s.name for s in build_task_specs() if s.dataset.dataset == "anli"}
     assert {"anli_GPT_3_style_r1", "anli_GPT_3_style_r1_score_eval", "anli_can_we_infer_r3"} <= anli

@@ -10,9 +10,9 @@ import pytest
 import seqio
 
 from conftest import TEST_LENGTHS
-from multilingual_t0.catalog import load_catalog
-from multilingual_t0.prompts import NOT_APPLICABLE, RENDER_STATS, UNLABELED
-from multilingual_t0.task_specs import SCORE_EVAL, build_task_specs, load_blacklist
+from multilingual_t0.catalog.datasets import load_catalog
+from multilingual_t0.prompting.renderer import NOT_APPLICABLE, RENDER_STATS, UNLABELED
+from multilingual_t0.registry.specs import SCORE_EVAL, build_task_specs, load_blacklist
 
 SPECS = build_task_specs()
 BLACKLIST = load_blacklist()

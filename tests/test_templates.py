@@ -2,9 +2,9 @@
 
 import pytest
 
-from multilingual_t0.catalog import load_catalog
-from multilingual_t0.metrics import has_fixed_choices
-from multilingual_t0.templates import fixed_answer_choices, list_templates, load_template
+from multilingual_t0.catalog.datasets import load_catalog
+from multilingual_t0.pipeline.metrics import has_fixed_choices
+from multilingual_t0.catalog.templates import fixed_answer_choices, list_templates, load_template
 from multilingual_t0.errors import UnknownNameError
 
 PAIRS = sorted({(s.dataset, s.subset) for s in load_catalog()}, key=str)

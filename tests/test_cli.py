@@ -123,8 +123,8 @@ def test_download_without_network_fails_clearly(capsys, tmp_path, no_network):
 
 def test_download_split_writes_the_mirror_layout(tmp_path, no_network):
     """The Hub reader streams a local repository folder; the mirror it writes reads back."""
-    from multilingual_t0.catalog import find_dataset
-    from multilingual_t0.download import download_split
+    from multilingual_t0.catalog.datasets import find_dataset
+    from multilingual_t0.sources.download import download_split
 
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / "train.jsonl").write_text(
@@ -135,9 +135,12 @@ def test_download_split_writes_the_mirror_layout(tmp_path, no_network):
     assert paths == [str(tmp_path / "mirror" / "super_glue" / "rte" / "train-00000-of-00001.jsonl.gz")]
     assert json.loads((tmp_path / "mirror" / "super_glue" / "rte" / "train.counts.json").read_text()) == {
         "train-00000-of-00001.jsonl.gz": 1}
-    from multilingual_t0.sources import open_mirror
+    from multilingual_t0 import settings
+    from multilingual_t0.sources.layouts import catalog_split
+    from multilingual_t0.sources.located import locate
 
-    assert list(open_mirror(spec, spec.split("train"), data_dir=str(tmp_path / "mirror"))) == [
+    mirror = settings.current().replace(source="mirror", data_dir=str(tmp_path / "mirror"))
+    assert list(locate(catalog_split(spec, spec.split("train")), mirror)) == [
         {"premise": "p", "hypothesis": "h", "idx": 0, "label": 1}]
 
 
@@ -155,7 +158,7 @@ TASK = "super_glue_rte_GPT_3_style"  # 4 sample train records
 
 
 def _export(out, **kwargs):
-    from multilingual_t0.export import export
+    from multilingual_t0.jobs.export import export
 
     done = []
     export(TASK, str(out), on_task=lambda task, count: done.append((task, count)), **kwargs)
@@ -215,7 +218,7 @@ def test_export_rerun_with_other_settings_is_refused(capsys, tmp_path):
 
 
 def _rte_mirror_files(root):
-    from multilingual_t0.catalog import find_dataset
+    from multilingual_t0.catalog.datasets import find_dataset
 
     spec = find_dataset("super_glue", "rte")[0]
     return [root / "super_glue" / "rte" / f"{s.source}.jsonl" for s in spec.splits]

@@ -11,8 +11,8 @@ import seqio
 
 from multilingual_t0 import custom
 from multilingual_t0.errors import DataNotFoundError
-from multilingual_t0.prompts import RENDER_STATS
-from multilingual_t0.record_source import MissingColumnError
+from multilingual_t0.prompting.renderer import RENDER_STATS
+from multilingual_t0.sources.located import MissingColumnError
 
 
 def _jsonl(path, records, gz=False):
@@ -165,13 +165,13 @@ def test_gin_mixes_own_data_into_xp3(registered, qa_files):
 
 
 def _targets(dataset):
-    # The source tokenizes in the batch (datasource.StreamedSource); the text stays as *_pretokenized.
+    # The source tokenizes in the batch (pipeline.streamed_source.StreamedSource); the text stays as *_pretokenized.
     return [e["targets_pretokenized"].decode() for e in dataset.as_numpy_iterator()]
 
 
 @pytest.mark.parametrize("hosts", [2, 4, 5])  # <= 4 files: each host reads its files; 5: records modulo 5
 def test_own_files_read_per_host_and_shuffled_by_seed(registered, tmp_path, hosts):
-    """The user's files are read as every split of the package is (sources.read_split): host shards are
+    """The user's files are read as every split of the package is (sources.reading.read_split): host shards are
     disjoint and cover the split, shuffle follows the seed, and shuffle=False keeps file order."""
     for k in range(4):  # sorted by target, as real dumps often are
         _jsonl(tmp_path / f"part-{k}.jsonl", [{"inputs": f"q{k}-{i}", "targets": f"{k}-{i:02d}"} for i in range(30)])

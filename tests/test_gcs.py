@@ -12,11 +12,11 @@ import seqio
 
 from conftest import TEST_LENGTHS
 from gcs_emulator import make_bucket, running_emulator, upload_tree
-from multilingual_t0 import export as export_module
-from multilingual_t0 import fileio
+from multilingual_t0.catalog.tables import SAMPLES_DIR
 from multilingual_t0.cli import main
 from multilingual_t0.errors import DamagedFileError
-from multilingual_t0.sources import SAMPLES_DIR
+from multilingual_t0.jobs import export as export_module
+from multilingual_t0.sources import fileio
 
 RTE_TASK = "super_glue_rte_GPT_3_style"
 FORMAT_TASKS = {  # how the split is stored in the bucket -> a task reading it
@@ -126,7 +126,7 @@ def test_export_to_a_bucket_and_resume(registered, gcs, monkeypatch, tmp_path, c
     assert expected.count(b"\n") >= 3
 
     # An export stopped after two committed parts of 1 line: the parts are in the bucket, no file yet.
-    from multilingual_t0.cli import examples as examples_module
+    from multilingual_t0.pipeline import examples as examples_module
 
     real = examples_module.iter_text
     monkeypatch.setattr(export_module, "PART_LINES", 1)
@@ -137,7 +137,7 @@ def test_export_to_a_bucket_and_resume(registered, gcs, monkeypatch, tmp_path, c
                 raise KeyboardInterrupt
             yield example
 
-    monkeypatch.setattr(examples_module, "iter_text", interrupted)
+    monkeypatch.setattr(export_module, "iter_text", interrupted)  # export's own reference
     assert main(["export", RTE_TASK, "--out", out, "--source", "samples"]) != 0  # "interrupted"
     target = f"{out}/{RTE_TASK}.train.jsonl"
     parts = fileio.glob(target + ".partial-*")
@@ -146,7 +146,7 @@ def test_export_to_a_bucket_and_resume(registered, gcs, monkeypatch, tmp_path, c
     first = fileio.read_text(parts[0])
     fileio.write_text(parts[0], first.replace('"inputs": "', '"inputs": "RESUMED '))
 
-    monkeypatch.setattr(examples_module, "iter_text", real)
+    monkeypatch.setattr(export_module, "iter_text", real)
     capsys.readouterr()
     assert main(["export", RTE_TASK, "--out", out, "--source", "samples", "--json"]) == 0
     manifest = json.loads(capsys.readouterr().out)
@@ -207,8 +207,8 @@ def test_download_to_a_bucket_then_read_it(registered, gcs, tmp_path, monkeypatc
     """`mt0 download --to gs://...` (a local folder stands in for the Hub repository)."""
     import dataclasses
 
-    from multilingual_t0.catalog import find_dataset
-    from multilingual_t0.download import download_split, is_complete
+    from multilingual_t0.catalog.datasets import find_dataset
+    from multilingual_t0.sources.download import download_split, is_complete
 
     records = _sample_records("super_glue", "rte", "train.jsonl") * 5
     (tmp_path / "repo").mkdir()
@@ -220,9 +220,11 @@ def test_download_to_a_bucket_then_read_it(registered, gcs, tmp_path, monkeypatc
     assert is_complete(f"{mirror}/super_glue/rte/train")
     monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
     monkeypatch.setenv("MT0_DATA_DIR", mirror)
-    from multilingual_t0.sources import open_split
+    from multilingual_t0 import settings
+    from multilingual_t0.sources.layouts import catalog_split
+    from multilingual_t0.sources.located import locate
 
-    got = list(open_split(spec, "train"))
+    got = list(locate(catalog_split(spec, spec.split("train")), settings.current()))
     assert sorted(map(json.dumps, got)) == sorted(map(json.dumps, records))
 
 
@@ -230,7 +232,7 @@ def test_reading_a_large_file_in_a_bucket_streams(gcs, monkeypatch):
     """The first record of a 20 MB file costs one block, not the file."""
     from gcsfs.core import GCSFile
 
-    from multilingual_t0.sources import read_file
+    from multilingual_t0.sources.files import read_file
 
     path = gcs["bucket"] + "/large/train.jsonl"
     line = json.dumps({"premise": "x" * 1000, "label": 0}) + "\n"

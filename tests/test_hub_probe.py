@@ -7,8 +7,11 @@ import threading
 
 import pytest
 
-from multilingual_t0 import hub_probe, sources
-from multilingual_t0.catalog import find_dataset
+from multilingual_t0 import settings
+from multilingual_t0.catalog.datasets import find_dataset
+from multilingual_t0.sources import hub as hub_probe
+from multilingual_t0.sources.layouts import catalog_split
+from multilingual_t0.sources.located import locate
 from multilingual_t0.errors import DataNotFoundError
 
 
@@ -65,7 +68,7 @@ def test_unreachable_hub_fails_before_datasets_retries(online, closed_endpoint):
     _refuse_datasets(online)
     spec = find_dataset("super_glue", "rte")[0]
     with pytest.raises(DataNotFoundError) as err:
-        sources.open_hub(spec, spec.split("train"))
+        locate(catalog_split(spec, spec.split("train")), settings.current().replace(source="hub"))
     message = str(err.value)
     assert f"{spec.hub_id} on {closed_endpoint}: no answer within 4 s (ConnectionError" in message
     assert "--source samples" in message and "super_glue/rte split 'train'" in message
@@ -101,7 +104,7 @@ def test_mt0_show_without_the_hub_suggests_samples(online, closed_endpoint, caps
 
 
 def test_unreachable_hub_fails_fast_for_xp3_too(online, closed_endpoint, registered):
-    """xP3 reads the Hub through datasets' json builder, not open_hub: it probes the same way."""
+    """xP3 reads the Hub through datasets' json builder, not the catalog layout: it probes the same way."""
     import seqio
 
     online.setenv("HF_ENDPOINT", closed_endpoint)

@@ -7,8 +7,8 @@ import pytest
 from promptsource.templates import Template
 
 from multilingual_t0.errors import BadRecordError
-from multilingual_t0.prompts import NOT_APPLICABLE, RENDER_STATS, UNLABELED, CompiledTemplate, Renderer
-from multilingual_t0.sources import InvalidRecord
+from multilingual_t0.prompting.renderer import NOT_APPLICABLE, RENDER_STATS, UNLABELED, CompiledTemplate, Renderer
+from multilingual_t0.sources.files import InvalidRecord
 
 
 def make_renderer(jinja, answer_choices=None, task="unit_task", **kwargs):
@@ -47,7 +47,7 @@ def test_bad_records_are_skipped_counted_and_logged_once(caplog):
     records = [{"premise": "a", "label": 0}, {"premise": "b", "label": 5},
                {"premise": "c", "label": 0}, InvalidRecord("f.jsonl:4", "invalid JSON"),
                {"premise": "d", "label": 0}]
-    with caplog.at_level(logging.WARNING, logger="multilingual_t0.prompts"):
+    with caplog.at_level(logging.WARNING, logger="multilingual_t0.prompting.renderer"):
         out = list(r.render_all(records, "train"))
     assert out == [{"inputs": "b", "targets": "2"}]
     stats = RENDER_STATS[("unit_task", "train")]
@@ -90,15 +90,18 @@ def test_hyphenated_fields_reach_the_template(tmp_path, monkeypatch):
     """Old copies of trec name fields `label-coarse`; its templates read `label_coarse` (Jinja can't read `-`)."""
     import json
 
-    from multilingual_t0.catalog import find_dataset
-    from multilingual_t0.sources import open_split
+    from multilingual_t0 import settings
+    from multilingual_t0.catalog.datasets import find_dataset
+    from multilingual_t0.sources.layouts import catalog_split
+    from multilingual_t0.sources.located import locate
 
     monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
     (tmp_path / "trec").mkdir()
     (tmp_path / "trec" / "train.jsonl").write_text(
         json.dumps({"text": "How many legs does a spider have ?", "label-coarse": 4, "label-fine": 13}) + "\n",
         encoding="utf-8")
-    records = list(open_split(find_dataset("trec")[0], "train", kind="mirror"))
+    spec = find_dataset("trec")[0]
+    records = list(locate(catalog_split(spec, spec.split("train")), settings.current().replace(source="mirror")))
     assert records == [{"text": "How many legs does a spider have ?", "label_coarse": 4, "label_fine": 13}]
     renderer = Renderer("trec_t", "trec", None, "what_category_best_describe", with_choices=True)
     assert [e["targets"] for e in renderer.render_all(records, "train")] == ["Quantity"]
@@ -113,14 +116,17 @@ def test_compiled_template_matches_promptsource_on_every_template_and_sample():
     every record of every sample split, for every one of the 592 templates, those that draw with
     `choice` included (promptsource's apply draws the answer choices first, then the body; we reseed the
     per-record generator before each call so both sides draw the same)."""
-    from multilingual_t0.catalog import load_catalog
-    from multilingual_t0.prompts import _local
-    from multilingual_t0.sources import open_split
-    from multilingual_t0.templates import list_templates, load_template
+    from multilingual_t0 import settings
+    from multilingual_t0.catalog.datasets import load_catalog
+    from multilingual_t0.catalog.templates import list_templates, load_template
+    from multilingual_t0.prompting.renderer import _local
+    from multilingual_t0.sources.layouts import catalog_split
+    from multilingual_t0.sources.located import locate
 
     templates, with_choice, records_compared = 0, 0, 0
     for spec in load_catalog():
-        records = [r for s in spec.split_names for r in open_split(spec, s, kind="samples")]
+        samples = settings.current().replace(source="samples")
+        records = [r for s in spec.split_names for r in locate(catalog_split(spec, spec.split(s)), samples)]
         for info in list_templates(spec.dataset, spec.subset):
             template = load_template(spec.dataset, spec.subset, info.name)
             compiled = CompiledTemplate(template)
@@ -156,7 +162,7 @@ def test_compiled_template_matches_promptsource_on_every_template_and_sample():
 _RENDER_IN_A_PROCESS = """
 import json, sys
 from promptsource.templates import Template
-from multilingual_t0.prompts import CompiledTemplate, Renderer
+from multilingual_t0.prompting.renderer import CompiledTemplate, Renderer
 renderer = Renderer("unit_task", "super_glue", "rte", "GPT-3 style", with_choices=False)
 renderer.template = Template("unit template", sys.argv[1], "test")
 renderer.compiled = CompiledTemplate(renderer.template)

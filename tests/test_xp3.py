@@ -11,9 +11,12 @@ import pytest
 import seqio
 
 from conftest import TEST_LENGTHS
-from multilingual_t0 import sources, xp3
+from multilingual_t0 import xp3
+from multilingual_t0.catalog import xp3 as xp3_table
+from multilingual_t0.catalog.tables import SAMPLES_DIR
+from multilingual_t0.sources import files, layouts, located
 from multilingual_t0.errors import BadRecordError, CatalogError, DataNotFoundError, UnknownNameError
-from multilingual_t0.prompts import RENDER_STATS
+from multilingual_t0.prompting.renderer import RENDER_STATS
 from test_configs import _stack, t5x_tree  # noqa: F401  (t5x_tree is a fixture)
 
 XP3 = xp3.load_languages("xp3")
@@ -43,7 +46,7 @@ def test_xp3mt_table_has_the_same_languages_and_says_where_each_number_comes_fro
 def test_bad_table_row_names_file_and_line(tmp_path, monkeypatch):
     table = tmp_path / "xp3_languages.csv"
     table.write_text("language,kilobytes,samples\nak,1,2\nar,x,3\n")
-    bad = xp3.Collection("xp3", "xP3", "bigscience/xP3", "{lang}/merged_{lang}.jsonl", str(table), "m")
+    bad = xp3_table.Collection("xp3", "xP3", "bigscience/xP3", "{lang}/merged_{lang}.jsonl", str(table), "m")
     monkeypatch.setitem(xp3.COLLECTIONS, "bad", bad)
     with pytest.raises(CatalogError, match=r"xp3_languages.csv:3: kilobytes must be a positive whole number"):
         xp3.load_languages.__wrapped__("bad")
@@ -56,7 +59,7 @@ def test_every_language_through_seqio_get_dataset(registered, collection, code):
                            feature_converter=seqio.EncDecFeatureConverter(pack=False))
     examples = list(ds.as_numpy_iterator())
     folder = xp3.get_collection(collection).folder
-    with open(os.path.join(sources.SAMPLES_DIR, folder, code, f"merged_{code}.jsonl"), encoding="utf-8") as f:
+    with open(os.path.join(SAMPLES_DIR, folder, code, f"merged_{code}.jsonl"), encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     assert len(examples) == len(records) >= 2
     assert RENDER_STATS[(name, "train")].rendered == len(records)
@@ -231,8 +234,10 @@ def test_registration_reads_no_data(registered, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("registration read data")
 
-    monkeypatch.setattr(sources, "read_files", refuse)
-    monkeypatch.setattr(sources, "glob_files", refuse)
+    for module in (files, located, layouts):  # located/layouts hold their own references
+        for name in ("read_files", "glob_files"):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, refuse)
     for collection in xp3.COLLECTIONS.values():
         seqio.MixtureRegistry.remove(collection.mixture)
         for lang in xp3.load_languages(collection.name):

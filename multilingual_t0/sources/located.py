@@ -144,11 +144,11 @@ def _pattern_files(layout: SplitLayout) -> list:
 
 
 def _with_files(layout: SplitLayout, kind: str, files: Sequence[str]) -> LocatedSplit:
+    what = layout.what if kind == "files" else f"{layout.what} ({KIND_LABELS[kind]})"
     if layout.check_files is not None:
-        layout.check_files(files, layout.what if kind == "files" else f"{layout.what} ({kind})")
+        layout.check_files(files, what)
     if layout.required_fields:
-        check_fields(files, layout.required_fields,
-                     layout.what if kind == "files" else f"{layout.what} ({kind})")
+        check_fields(files, layout.required_fields, what)
     origin = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
     return LocatedSplit(layout, kind, origin, tuple(files), num_records=layout.num_records)
 

@@ -28,7 +28,7 @@ BENCH_VOCAB_SIZE = 8000
 
 
 def _sample_words() -> list:
-    from multilingual_t0.local_vocab import sample_texts
+    from multilingual_t0.pipeline.sample_vocab import sample_texts
 
     # Whitespace splits CJK sentences into one "word": keep word-sized tokens only.
     return [w for text in sample_texts() for w in text.split() if len(w) <= 15]
@@ -65,7 +65,7 @@ def make_rte_mirror(root: str, num_records: int, words_per_premise: int = 40, se
 
 def bench_vocab() -> str:
     """`$MT0_VOCAB` if set, else the cached sample-text model (trained on first use)."""
-    from multilingual_t0.local_vocab import ensure_vocab
+    from multilingual_t0.pipeline.sample_vocab import ensure_vocab
 
     return os.environ.get("MT0_VOCAB") or ensure_vocab(BENCH_VOCAB, vocab_size=BENCH_VOCAB_SIZE)
 

@@ -88,7 +88,7 @@ def _peak(ckpt: str, mode: str, out: str, vocab: str, block_bytes: int) -> float
 
 def run(layers: int = 4, vocab_size: int = 32768, emb_dim: int = 512, block_bytes: int = 16 << 20) -> dict:
     sys.path.insert(0, REPO)
-    from multilingual_t0.local_vocab import train_vocab
+    from multilingual_t0.pipeline.sample_vocab import train_vocab
 
     runs = {}
     for label, depth in (("shallow", layers), ("deep", 2 * layers)):

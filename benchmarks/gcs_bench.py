@@ -24,14 +24,17 @@ from gcs_emulator import make_bucket, running_emulator, upload_tree  # noqa: E40
 
 _TRIAL = r"""
 import json, resource, sys, time
-from multilingual_t0.catalog import find_dataset
-from multilingual_t0.sources import open_mirror
+from multilingual_t0 import settings
+from multilingual_t0.catalog.datasets import find_dataset
+from multilingual_t0.sources.layouts import catalog_split
+from multilingual_t0.sources.located import locate
 spec = find_dataset("super_glue", "rte")[0]
 shuffle = sys.argv[2] == "shuffled"
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 start = time.perf_counter()
-stream = open_mirror(spec, spec.split("train"), data_dir=sys.argv[1], shuffle=shuffle, seed=0)
-count = sum(1 for _ in stream)
+located = locate(catalog_split(spec, spec.split("train")),
+                 settings.current().replace(source="mirror", data_dir=sys.argv[1]))
+count = sum(1 for _ in located.records(shuffle=shuffle, seed=0))
 seconds = time.perf_counter() - start
 print(json.dumps({"records": count, "seconds": seconds, "records_per_s": count / seconds,
                   "rss_before_mb": before, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -46,7 +49,7 @@ def _trial(data_dir: str, order: str, env: dict) -> dict:
 
 def build_mirror(root: str, num_records: int) -> str:
     """`mt0 download`'s layout for a made-up RTE train split of num_records."""
-    from multilingual_t0 import download
+    from multilingual_t0.sources import download
 
     flat = make_rte_mirror(os.path.join(root, "flat"), num_records)
     base = os.path.join(root, "mirror", "super_glue", "rte", "train")

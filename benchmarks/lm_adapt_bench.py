@@ -35,12 +35,16 @@ DOC_CHARS = 3000
 
 def _write_corpus(root: str, docs_per_language: int, seed: int = 0) -> Dict[str, list]:
     """mirror root/mc4/<lang>/train.jsonl; returns the documents per language."""
-    from multilingual_t0 import mc4
+    from multilingual_t0 import settings
+    from multilingual_t0.sources.layouts import mc4_split, mc4_texts
+    from multilingual_t0.sources.located import locate
 
     rng = random.Random(seed)
     corpus = {}
+    samples = settings.current().replace(source="samples")
     for code in LANGUAGES:
-        sentences = [s for text in mc4.locate(code, "train", "samples")
+        located = locate(mc4_split(code, "train"), samples)
+        sentences = [s for text in mc4_texts(located.records(), located.origin)
                      for s in re.split(r"(?<=[.!?。।])\s*", text) if s.strip()]
         docs = []
         for _ in range(docs_per_language):
@@ -68,7 +72,7 @@ def run(docs_per_language: int = 300) -> dict:
     """Runs the four measurements; returns {"rows": [...], "ratio_seqio": .., "ratio_hf": .., ...}."""
     work = tempfile.mkdtemp(prefix="mt0_lm_adapt_bench_")
     if not os.path.isfile(os.environ.get("MT0_VOCAB", "")):
-        from multilingual_t0.local_vocab import ensure_vocab
+        from multilingual_t0.pipeline.sample_vocab import ensure_vocab
 
         os.environ["MT0_VOCAB"] = ensure_vocab(os.path.join(work, "spm.model"))
     os.environ["MT0_DATA_SOURCE"] = "mirror"
@@ -78,11 +82,12 @@ def run(docs_per_language: int = 300) -> dict:
     import seqio
     import tensorflow as tf
 
-    from multilingual_t0 import lm_adapt, lm_adapt_hf
-    from multilingual_t0.vocab import get_vocabulary
+    from multilingual_t0 import lm_adapt
+    from multilingual_t0.pipeline import lm_adapt_hf, mc4_source
+    from multilingual_t0.pipeline.vocab import get_vocabulary
 
     lm_adapt.register()
-    features = lm_adapt.output_features()
+    features = mc4_source.output_features()
     processor = get_vocabulary().tokenizer
     rows = []
 

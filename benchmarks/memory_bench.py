@@ -36,7 +36,7 @@ from common import setup_env
 setup_env(sys.argv[2])
 measure, buffering = sys.argv[3], sys.argv[4] == "buffering"
 import seqio, multilingual_t0.tasks
-from multilingual_t0.datasource import PromptedDataSource
+from multilingual_t0.pipeline.prompted_source import PromptedDataSource
 
 if buffering:  # the control: a reader that holds the whole split once it starts reading
     original = PromptedDataSource.iter_examples

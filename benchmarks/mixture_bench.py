@@ -51,13 +51,14 @@ if design.startswith("per_example"):  # per_example_boundary: the old boundary, 
     os.environ["MT0_INPUT_BOUNDARY"] = "per_example"
 if design == "per_example":
     import seqio
-    from multilingual_t0 import vocab
+    from multilingual_t0.pipeline import vocab
     vocab._vocabulary = lambda path: seqio.SentencePieceVocabulary(path, extra_ids=vocab.EXTRA_IDS)
 import seqio
 import multilingual_t0.tasks
-from multilingual_t0 import registration, vocab
-from multilingual_t0.catalog import find_dataset
-from multilingual_t0.templates import list_templates
+from multilingual_t0.registry import prompted as registration
+from multilingual_t0.pipeline import vocab
+from multilingual_t0.catalog.datasets import find_dataset
+from multilingual_t0.catalog.templates import list_templates
 
 def rss_mb():
     with open("/proc/self/status") as f:
@@ -69,7 +70,7 @@ features = vocab.output_features()
 names = [f"bench_rte_copy_{i:03d}" for i in range(num_tasks)]
 for name in names:
     registration.add_prompted_task(name, rte, template, features)
-from multilingual_t0.streamed_mixture import add_mixture
+from multilingual_t0.pipeline.streamed_mixture import add_mixture
 add_mixture("bench_mixture", [(n, 1.0) for n in names])
 vocab.get_vocabulary().tokenizer  # the Python model, as any run loads it
 base = rss_mb()

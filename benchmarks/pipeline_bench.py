@@ -71,7 +71,7 @@ def _bound(seqio, texts) -> dict:
     """Tokenize + EOS on batches of in-memory strings, then the same packing converter."""
     import tensorflow as tf
 
-    from multilingual_t0 import vocab
+    from multilingual_t0.pipeline import vocab
 
     v = vocab.get_vocabulary()
 
@@ -114,7 +114,7 @@ def _reference_dataset_fn(split, shuffle_files, seed=None, data_file=None):
 
 
 def _reference(seqio, data_file) -> dict:
-    from multilingual_t0 import vocab
+    from multilingual_t0.pipeline import vocab
 
     name = "benchmark_t0_reference_rte"
     if name not in seqio.TaskRegistry.names():
@@ -134,7 +134,7 @@ def run(num_records: int = 20_000) -> dict:
     import seqio
 
     import multilingual_t0.tasks  # noqa: F401
-    from multilingual_t0 import vocab
+    from multilingual_t0.pipeline import vocab
 
     rendered = list(seqio.get_mixture_or_task(TASK).source.iter_examples("train"))
     texts = list(zip(*((e["inputs"], e["targets"]) for e in rendered)))

@@ -2,7 +2,8 @@ import collections
 
 import pytest
 
-from multilingual_t0.catalog import CatalogError, load_catalog, parse_splits, read_catalog, COLUMNS
+from multilingual_t0.catalog.datasets import load_catalog, parse_splits, read_catalog, COLUMNS
+from multilingual_t0.errors import CatalogError
 
 
 def test_catalog_rows_and_roles():

@@ -13,11 +13,22 @@ import seqio
 import tensorflow as tf
 from scipy import stats
 
-from multilingual_t0 import lm_adapt, lm_adapt_hf, mc4
+from multilingual_t0 import lm_adapt, settings
+from multilingual_t0.catalog import mc4
 from multilingual_t0.errors import DataNotFoundError, UnknownNameError
-from multilingual_t0.vocab import get_vocabulary
+from multilingual_t0.pipeline import lm_adapt_hf, mc4_source
+from multilingual_t0.pipeline.vocab import get_vocabulary
+from multilingual_t0.sources.layouts import mc4_split, mc4_texts
+from multilingual_t0.sources.located import locate
 
 LENGTHS = {"inputs": 64, "targets": 32}
+
+
+def sample_documents(code, split):
+    """The documents of an mC4 language split in the embedded samples, in file order."""
+    located = locate(mc4_split(code, split), settings.current().replace(source="samples"))
+    return list(mc4_texts(located.records(), located.origin))
+
 SAMPLE_LANGUAGES = ["en", "ru", "zh", "ar", "hi", "sw"]  # six scripts: Latin, Cyrillic, Han, Arabic, ...
 SAMPLE_MIXTURE = "mt5_lm_adapt_test_samples"
 CHI2_MIN_P = 1e-3  # a fixed-seed draw; a wrong rate or split rule gives p far below this
@@ -96,7 +107,7 @@ def _doc_token_strings():
     vocab = get_vocabulary()
     out = {}
     for code in SAMPLE_LANGUAGES:
-        docs = mc4.locate(code, "train", "samples")
+        docs = sample_documents(code, "train")
         out[code] = ["," + ",".join(map(str, vocab.encode(t))) + "," for t in docs]
     return out
 
@@ -129,12 +140,12 @@ def test_task_yields_contiguous_prefix_lm_spans(registered, code):
 
 def _synthetic_prefix_lm(num_docs, doc_length, lengths, seed):
     """The registered chain's objective on documents of distinct consecutive token ids."""
-    features = lm_adapt.output_features()
+    features = mc4_source.output_features()
     docs = tf.data.Dataset.range(num_docs).map(
         lambda i: {"targets": tf.range(doc_length, dtype=tf.int32) + 1000
                    + tf.cast(i, tf.int32) * doc_length})
     with seqio.utils.map_seed_manager(seed):
-        ds = lm_adapt.prefix_lm_objective(docs, lengths, features)
+        ds = mc4_source.prefix_lm_objective(docs, lengths, features)
         ds = seqio.preprocessors.append_eos_after_trim(ds, sequence_length=lengths,
                                                        output_features=features)
     return list(ds.as_numpy_iterator())
@@ -255,7 +266,7 @@ def test_mirror_is_read_when_selected(registered, tmp_path, monkeypatch):
 
 
 def test_missing_tfds_is_a_clear_error_offline(registered, tmp_path, monkeypatch, no_network):
-    monkeypatch.setenv("MT0_DATA_SOURCE", "hub")
+    monkeypatch.setenv("MT0_DATA_SOURCE", "tfds")
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     task = seqio.get_mixture_or_task("mt5_lm_adapt.sw")
     with pytest.raises(DataNotFoundError, match=r"mC4 language 'sw' split 'train' \(TFDS\)") as err:
@@ -321,12 +332,12 @@ def test_hf_stream_errors_name_the_language(tmp_path, monkeypatch):
 def test_bad_mc4_records_are_counted_and_reported(tmp_path, caplog):
     import logging
 
-    from multilingual_t0.mc4 import iter_texts
+    from multilingual_t0.sources.reading import read_split
 
     path = tmp_path / "train.jsonl"
     path.write_text('{"text": "one"}\n{not json\n{"url": "x"}\n{"text": "two"}\n', encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="multilingual_t0.mc4"):
-        assert list(iter_texts([str(path)])) == ["one", "two"]
+    with caplog.at_level(logging.WARNING, logger="multilingual_t0.sources.layouts"):
+        assert list(mc4_texts(read_split([str(path)]), str(path))) == ["one", "two"]
     assert any("skipped 2 undecodable or empty records" in m and "train.jsonl:2" in m for m in caplog.messages)
 
 
@@ -357,7 +368,7 @@ def test_each_split_reads_its_own_documents(registered, tmp_path, monkeypatch, s
 def test_sample_validation_documents_are_not_the_train_documents(registered):
     """In the samples too, every validation example is a span of a validation document only."""
     vocab = get_vocabulary()
-    docs = {split: ["," + ",".join(map(str, vocab.encode(t))) + "," for t in mc4.locate("ar", split, "samples")]
+    docs = {split: ["," + ",".join(map(str, vocab.encode(t))) + "," for t in sample_documents("ar", split)]
             for split in ("train", "validation")}
     ds = seqio.get_mixture_or_task("mt5_lm_adapt.ar").get_dataset(LENGTHS, split="validation", shuffle=False, seed=0)
     examples = list(ds.as_numpy_iterator())
@@ -368,7 +379,7 @@ def test_sample_validation_documents_are_not_the_train_documents(registered):
 
 
 def test_mc4_version_setting_picks_the_tfds_version(registered, tmp_path, monkeypatch, no_network):
-    monkeypatch.setenv("MT0_DATA_SOURCE", "hub")
+    monkeypatch.setenv("MT0_DATA_SOURCE", "tfds")
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MT0_MC4_VERSION", "3.0.1")
     with pytest.raises(DataNotFoundError, match=r"c4/multilingual:3\.0\.1 split 'sw-validation'"):

@@ -9,8 +9,12 @@ import pytest
 import seqio
 import tensorflow as tf
 
-from multilingual_t0 import download, lm_adapt, sources
-from multilingual_t0.catalog import find_dataset
+from multilingual_t0 import settings
+from multilingual_t0.pipeline import mc4_source
+from multilingual_t0.sources import download, files, reading
+from multilingual_t0.sources.layouts import catalog_split
+from multilingual_t0.sources.located import locate
+from multilingual_t0.catalog.datasets import find_dataset
 from multilingual_t0.cli import main
 from multilingual_t0.errors import DamagedFileError
 
@@ -43,7 +47,7 @@ def mirror(tmp_path, monkeypatch):
 
 
 def _text(example, feature):
-    """A feature's text: training tasks' sources tokenize in the batch (datasource.py), keeping the text
+    """A feature's text: training tasks' sources tokenize in the batch (pipeline/streamed_source.py), keeping the text
     as `<feature>_pretokenized`."""
     return example.get(f"{feature}_pretokenized", example[feature]).decode()
 
@@ -56,13 +60,16 @@ def host_inputs(task, split, index, count, shuffle=False, seed=None):
 
 def opened_files(monkeypatch):
     opened = []
-    real = sources.read_file
+    real = files.read_file
 
     def spy(path):
         opened.append(path)
         return real(path)
 
-    monkeypatch.setattr(sources, "read_file", spy)
+    # read_split (sources/reading.py) opens files through its own import of read_file, and through
+    # read_files (sources/files.py) when it reads every file in order.
+    monkeypatch.setattr(files, "read_file", spy)
+    monkeypatch.setattr(reading, "read_file", spy)
     return opened
 
 
@@ -99,7 +106,7 @@ def test_mc4_shards_are_disjoint_and_cover_the_split(registered, mirror, stored_
         size = len(docs) // stored_as
         for k in range(stored_as):
             write_jsonl(folder / f"train-{k:05d}-of-{stored_as:05d}.jsonl.gz", docs[k * size:(k + 1) * size], gz=True)
-    source = lm_adapt.Mc4DataSource("sw")
+    source = mc4_source.Mc4DataSource("sw")
 
     def texts(i, n):
         ds = source.get_dataset("train", shuffle=False, shard_info=seqio.ShardInfo(i, n))
@@ -115,29 +122,29 @@ def test_mc4_shards_are_disjoint_and_cover_the_split(registered, mirror, stored_
 def test_record_index_is_the_position_in_the_split_however_it_is_read(tmp_path):
     records = rte_records(50)
     write_shards(tmp_path, "train", records, 5)
-    files = sources.find_files(str(tmp_path / "train"))[0]
+    paths = files.find_files(str(tmp_path / "train"))[0]
     for kwargs in [{}, {"shuffle": True, "seed": 3}, {"shard_index": 1, "num_shards": 3},
                    {"shard_index": 2, "num_shards": 4, "shuffle": True, "seed": 9, "epoch": 2}]:
-        got = list(sources.read_split(files, **kwargs))
+        got = list(reading.read_split(paths, **kwargs))
         assert all(records[index] == record for index, record in got), kwargs
     # With the counts file `mt0 download` writes, the offsets come from it (wrong counts would show).
-    (tmp_path / "train.counts.json").write_text(json.dumps({f.rsplit("/", 1)[-1]: 10 for f in files}))
-    assert sources.file_offsets(files) == [0, 10, 20, 30, 40]
-    (tmp_path / "train.counts.json").write_text(json.dumps({f.rsplit("/", 1)[-1]: 11 for f in files}))
-    assert sources.file_offsets(files) == [0, 11, 22, 33, 44]
+    (tmp_path / "train.counts.json").write_text(json.dumps({f.rsplit("/", 1)[-1]: 10 for f in paths}))
+    assert files.file_offsets(paths) == [0, 10, 20, 30, 40]
+    (tmp_path / "train.counts.json").write_text(json.dumps({f.rsplit("/", 1)[-1]: 11 for f in paths}))
+    assert files.file_offsets(paths) == [0, 11, 22, 33, 44]
 
 
 def test_same_seed_same_stream_other_seed_or_epoch_another(tmp_path):
     write_shards(tmp_path, "train", rte_records(400), 8)
-    files = sources.find_files(str(tmp_path / "train"))[0]
+    paths = files.find_files(str(tmp_path / "train"))[0]
 
     def order(**kw):
-        return [i for i, _ in sources.read_split(files, shuffle=True, **kw)]
+        return [i for i, _ in reading.read_split(paths, shuffle=True, **kw)]
 
     first = order(seed=5)
     assert first == order(seed=5) and sorted(first) == list(range(400))
     assert first != order(seed=6) and first != order(seed=5, epoch=1)
-    assert [i for i, _ in sources.read_split(files)] == list(range(400))  # shuffle=False: file order
+    assert [i for i, _ in reading.read_split(paths)] == list(range(400))  # shuffle=False: file order
 
 
 def test_same_seed_gives_identical_datasets_across_runs(registered, mirror):
@@ -196,7 +203,7 @@ def test_download_shards_hold_every_record_once_permuted(tmp_path):
     records = [{"i": i} for i in range(2_500)]
     written = download.write_shuffled_shards(iter(records), str(tmp_path / "train"), 3)
     assert [p.rsplit("/", 1)[-1] for p in written] == [f"train-{k:05d}-of-00003.jsonl.gz" for k in range(3)]
-    got = [r["i"] for r in sources.read_files(written)]
+    got = [r["i"] for r in files.read_files(written)]
     assert sorted(got) == list(range(2_500)) and got[:50] != list(range(50))
     counts = json.loads((tmp_path / "train.counts.json").read_text())
     assert sum(counts.values()) == 2_500 and min(counts.values()) > 600
@@ -223,7 +230,7 @@ def test_damaged_files_name_themselves(tmp_path):
     for name, readable in [("a.jsonl.gz", True), ("b.parquet", False), ("c.jsonl", True)]:
         path = str(tmp_path / name)
         with pytest.raises(DamagedFileError) as err:
-            list(sources.read_file(path))
+            list(files.read_file(path))
         message = str(err.value)
         assert path in message and "mt0 download" in message and f"after {err.value.records_read} records" in message
         assert (err.value.records_read > 0) == readable, name
@@ -251,7 +258,8 @@ def test_hub_stream_shuffles_with_datasets_own_buffer(tmp_path, no_network):
     spec = dataclasses.replace(RTE, hub_id=str(tmp_path / "repo"), hub_config=None)
 
     def order(**kw):
-        return [r["idx"] for r in sources.open_split(spec, "train", kind="hub", **kw)]
+        located = locate(catalog_split(spec, spec.split("train")), settings.current().replace(source="hub"))
+        return [r["idx"] for _, r in located.records(**kw)]
 
     assert order() == list(range(300))
     shuffled = order(shuffle=True, seed=4)
@@ -263,8 +271,6 @@ def test_shuffle_buffer_yields_from_the_start_and_keeps_every_record(monkeypatch
     """A task's first example must not wait for a full buffer (hundreds of tasks start at once)."""
     import random
 
-    from multilingual_t0 import sources
-
     taken = []
 
     def items():
@@ -272,13 +278,13 @@ def test_shuffle_buffer_yields_from_the_start_and_keeps_every_record(monkeypatch
             taken.append(i)
             yield i
 
-    stream = sources._buffer_shuffle(items(), random.Random(0), 500)
+    stream = reading._buffer_shuffle(items(), random.Random(0), 500)
     first = next(stream)
     assert len(taken) <= 2 and first in taken
     rest = list(stream)
     assert sorted([first] + rest) == list(range(1000))
     monkeypatch.setenv("MT0_SHUFFLE_BUFFER", "64")
-    assert sources.shuffle_buffer_size() == 64
+    assert settings.current().shuffle_buffer == 64
     monkeypatch.setenv("MT0_SHUFFLE_BUFFER", "lots")
     with pytest.raises(ValueError, match="MT0_SHUFFLE_BUFFER"):
-        sources.shuffle_buffer_size()
+        settings.current().shuffle_buffer

@@ -6,12 +6,22 @@ import os
 import pytest
 import seqio
 
-from multilingual_t0.catalog import find_dataset
+from multilingual_t0 import settings
+from multilingual_t0.catalog.datasets import find_dataset
+from multilingual_t0.catalog.tables import SAMPLES_DIR
 from multilingual_t0.errors import DataNotFoundError
-from multilingual_t0.sources import SAMPLES_DIR, InvalidRecord, open_split
+from multilingual_t0.sources.files import InvalidRecord
+from multilingual_t0.sources.layouts import catalog_split
+from multilingual_t0.sources.located import locate
 
 RTE = find_dataset("super_glue", "rte")[0]
 RECORDS = [{"premise": f"p{i}", "hypothesis": f"h{i}", "idx": i, "label": i % 2} for i in range(6)]
+
+
+def open_split(spec, split_name, source=None):
+    """`spec`'s split located in `source` (mirror | samples | hub), default the settings' (environment's)."""
+    chosen = settings.current() if source is None else settings.current().replace(source=source)
+    return locate(catalog_split(spec, spec.split(split_name)), chosen)
 
 
 def write_jsonl(path, records, gz=False):
@@ -39,7 +49,7 @@ def test_mirror_formats(tmp_path, monkeypatch, name):
         write_jsonl(folder / "train-00001-of-00002.jsonl", RECORDS[3:])
     else:
         write_jsonl(folder / name, RECORDS, gz=name.endswith(".gz"))
-    assert list(open_split(RTE, "train", kind="mirror")) == RECORDS
+    assert list(open_split(RTE, "train", "mirror")) == RECORDS
 
 
 def test_mirror_applies_field_map_and_counts_corrupt_lines(tmp_path, monkeypatch):
@@ -49,7 +59,7 @@ def test_mirror_applies_field_map_and_counts_corrupt_lines(tmp_path, monkeypatch
     write_jsonl(path, [{"sentence1": "p", "hypothesis": "h", "label": 0}])
     with open(path, "a", encoding="utf-8") as f:
         f.write("{not json\n")
-    out = list(open_split(spec, "train", kind="mirror"))
+    out = list(open_split(spec, "train", "mirror"))
     assert out[0] == {"premise": "p", "hypothesis": "h", "label": 0}
     assert isinstance(out[1], InvalidRecord) and out[1].where.endswith("train.jsonl:2")
 
@@ -57,7 +67,7 @@ def test_mirror_applies_field_map_and_counts_corrupt_lines(tmp_path, monkeypatch
 def test_missing_split_names_everything_tried(tmp_path, monkeypatch):
     monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
     with pytest.raises(DataNotFoundError) as err:
-        open_split(RTE, "validation", kind="mirror")
+        open_split(RTE, "validation", "mirror")
     message = str(err.value)
     assert "super_glue/rte split 'validation' (mirror)" in message
     for suffix in ("validation.jsonl", "validation.jsonl.gz", "validation.parquet", "validation-*.parquet"):
@@ -76,12 +86,12 @@ def test_missing_data_fails_at_get_dataset_not_inside_tf_data(registered, tmp_pa
 
 def test_unknown_split_is_a_clear_error():
     with pytest.raises(KeyError, match="story_cloze/2016 has no split 'train'; it has: validation, test"):
-        open_split(find_dataset("story_cloze")[0], "train", kind="samples")
+        open_split(find_dataset("story_cloze")[0], "train", "samples")
 
 
 def test_manual_dataset_on_hub_explains_how_to_get_it(no_network):
     with pytest.raises(DataNotFoundError, match="no Hub copy in the catalog") as err:
-        open_split(find_dataset("story_cloze")[0], "validation", kind="hub")
+        open_split(find_dataset("story_cloze")[0], "validation", "hub")
     assert "MT0_DATA_DIR" in str(err.value)
 
 
@@ -90,14 +100,14 @@ def test_hub_loader_streams_a_local_repository(tmp_path, no_network):
     write_jsonl(tmp_path / "repo" / "train.jsonl", [{"sentence1": "p", "hypothesis": "h", "label": 1}])
     spec = dataclasses.replace(RTE, hub_id=str(tmp_path / "repo"), hub_config=None,
                                field_map=(("sentence1", "premise"),))
-    stream = open_split(spec, "train", kind="hub")
+    stream = open_split(spec, "train", "hub")
     assert list(stream) == [{"premise": "p", "hypothesis": "h", "label": 1}]
 
 
 def test_unreachable_hub_is_a_clear_error(no_network):
     spec = dataclasses.replace(RTE, hub_id="mt0-test-org/does-not-exist")
     with pytest.raises(DataNotFoundError, match="mt0-test-org/does-not-exist") as err:
-        open_split(spec, "train", kind="hub")
+        open_split(spec, "train", "hub")
     assert "MT0_DATA_SOURCE=mirror" in str(err.value)
 
 
@@ -131,14 +141,14 @@ def test_auto_without_a_data_dir_means_the_hub(tmp_path, monkeypatch, no_network
 def test_catalog_column_renames_read_samples_in_the_hubs_field_names():
     """The samples of every dataset with a `field_map` use the Hub copy's own names (e.g. trec's
     `coarse_label`, qangaroo's `query`), so every sample test goes through the renames."""
-    from multilingual_t0.catalog import load_catalog
+    from multilingual_t0.catalog.datasets import load_catalog
 
     renamed = [spec for spec in load_catalog() if spec.field_map]
     assert {spec.label for spec in renamed} == {"trec", "wiki_hop/original"}
     for spec in renamed:
         for split in spec.split_names:
             raw = [json.loads(line) for line in open(_sample_path(spec, split), encoding="utf-8")]
-            records = list(open_split(spec, split, kind="samples"))
+            records = list(open_split(spec, split, "samples"))
             assert raw and len(records) == len(raw)
             for hub_name, template_name in spec.field_map:
                 assert all(hub_name in r and template_name not in r for r in raw), (spec.label, hub_name)

@@ -2,8 +2,8 @@ import unicodedata
 
 import seqio
 
-from multilingual_t0 import vocab
-from multilingual_t0.local_vocab import train_vocab
+from multilingual_t0.pipeline import vocab
+from multilingual_t0.pipeline.sample_vocab import train_vocab
 
 TEXTS = ["Привет, мир! Как дела?", "你好，世界。今天天气很好。", "مرحبا بالعالم", "नमस्ते दुनिया",
          "Γειά σου κόσμε", "こんにちは世界", "Habari ya dunia 😀"]

@@ -251,3 +251,26 @@ def test_reading_a_large_file_in_a_bucket_streams(gcs, monkeypatch):
     assert next(records)["label"] == 0
     assert fileio.size(path) > 20_000_000 and sum(fetched) <= fileio.READ_BLOCK_SIZE + 65_536
     records.close()
+
+
+def test_a_large_file_in_a_bucket_is_read_one_quarter_per_host(gcs, tmp_path, monkeypatch):
+    """Virtual shards through the emulator: host 0 of 4 fetches <= 35 % of the file's bytes, and the four
+    hosts' records are disjoint and cover the file."""
+    from test_virtual_shards import PER_SOURCE, SOURCES, _sorted_xp3_file
+
+    from multilingual_t0.sources import reading
+
+    local = _sorted_xp3_file(tmp_path / "merged_sw.jsonl")
+    url = gcs["bucket"] + "/large/merged_sw.jsonl"
+    with open(local, "rb") as src, fileio.open(url, "wb") as dst:
+        dst.write(src.read())
+    fetched = []
+    real = fileio.read_range
+    monkeypatch.setattr(fileio, "read_range", lambda p, a, b: fetched.append(len(data := real(p, a, b))) or data)
+    seen = []
+    for host in range(4):
+        fetched.clear()
+        seen += [i for i, _ in reading.read_split([url], shuffle=True, seed=5, shard_index=host, num_shards=4)]
+        if host == 0:
+            assert sum(fetched) <= 0.35 * os.path.getsize(local)
+    assert len(seen) == len(set(seen)) == SOURCES * PER_SOURCE

@@ -32,7 +32,6 @@ class InvalidRecord:
     error: str
 
 
-
 def find_files(base: str) -> Tuple[List[str], List[str]]:
     """(files found, paths and patterns tried) for `<base>.<ext>`, else shards `<base>-*.<ext>`."""
     tried = []
@@ -102,6 +101,97 @@ def read_parquet(path: str, batch_size: int = 1024) -> Iterator[Record]:
         if isinstance(err, FileNotFoundError):
             raise
         raise _damaged(path, records, err) from err
+
+
+def _json_record(line: bytes, where: str) -> Any:
+    """A record from one line's bytes, or an InvalidRecord saying why not (UnicodeDecodeError propagates:
+    bytes that are not UTF-8 mean a damaged file, not a bad record)."""
+    text = line.decode("utf-8")
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        return InvalidRecord(where, f"invalid JSON: {err}")
+    if not isinstance(record, dict):
+        return InvalidRecord(where, f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def read_jsonl_range(path: str, start: int, end: int, block: int = 64 * 1024) -> Iterator[Tuple[int, Any]]:
+    """(byte offset, record) of every line of an uncompressed JSONL file that starts in [start, end).
+
+    A byte range is cut at line boundaries without reading the rest of the file: a range that starts
+    mid-line skips to the next newline (that line belongs to the range before), and the last line is
+    read to its end even past `end` (in small fetches). Bytes are fetched `block` at a time
+    (fileio.read_range: no handle kept open), so many ranges of one file can be read interleaved."""
+    buf, buf_start = b"", start  # buf holds file bytes [buf_start, buf_start + len(buf))
+    tail = 4096  # past `end` only the last line is wanted: small fetches, doubling for a long line
+    records = 0
+
+    def fetch() -> bytes:
+        nonlocal tail
+        have = buf_start + len(buf)
+        if have < end:
+            size = min(block, end - have)
+        else:
+            size, tail = tail, min(2 * tail, block)
+        return fileio.read_range(path, have, have + size)
+
+    try:
+        pos = start
+        if start > 0:  # the line holding byte start-1 belongs to the range before: skip past its newline
+            buf_start = start - 1
+            while True:
+                nl = buf.find(b"\n")
+                if nl >= 0:
+                    pos = buf_start + nl + 1
+                    break
+                buf_start, buf = buf_start + len(buf), b""
+                data = fetch()
+                if not data:
+                    return
+                buf = data
+        at = pos - buf_start  # where the next line starts in buf
+        while buf_start + at < end:
+            nl = buf.find(b"\n", at)
+            while nl < 0:
+                data = fetch()
+                if not data:
+                    break
+                buf, buf_start, at = buf[at:] + data, buf_start + at, 0  # keep only the unread part
+                nl = buf.find(b"\n", at)
+            line = buf[at:nl] if nl >= 0 else buf[at:]
+            if line.strip():
+                records += 1
+                yield buf_start + at, _json_record(line, f"{path}@{buf_start + at}")
+            if nl < 0:
+                return  # the file's last line, without a newline
+            at = nl + 1
+    except UnicodeDecodeError as err:
+        raise _damaged(path, records, err) from err
+
+
+def parquet_row_groups(path: str) -> List[int]:
+    """Rows per row group of a Parquet file (its footer only)."""
+    import pyarrow.parquet as pq
+
+    with fileio.open(path, "rb") as f:
+        meta = pq.ParquetFile(f).metadata
+        return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+
+def read_parquet_row_group(path: str, index: int) -> Iterator[Record]:
+    """The records of one row group of a Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        with fileio.open(path, "rb") as f:
+            rows = pq.ParquetFile(f).read_row_group(index).to_pylist()
+    except (pa.ArrowException, OSError, EOFError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise _damaged(path, 0, err) from err
+    yield from rows
 
 
 def read_file(path: str) -> Iterator[Any]:

@@ -1,4 +1,4 @@
-"""`mt0`: list, show, stats, export, download, cache the tasks; report eval results.
+"""`mt0`: list, show, stats, check, export, download, cache the tasks; report eval results.
 
 Each subcommand is one module here exposing `add_parser(subparsers)` (which sets `func`) and keeps its
 heavy imports inside the function it runs, so `mt0 --help` is instant.
@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "list": "list_cmd",
     "show": "show",
     "stats": "stats",
+    "check": "check",
     "export": "export",
     "download": "download",
     "cache": "cache",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Dict, Iterator, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 
 import seqio
 import tensorflow as tf
@@ -22,7 +22,7 @@ from multilingual_t0.errors import DataNotFoundError
 from multilingual_t0.pipeline import vocab
 from multilingual_t0.pipeline.streamed_source import StreamedSource
 from multilingual_t0.sources.layouts import mc4_split, mc4_texts
-from multilingual_t0.sources.located import locate, source_kind
+from multilingual_t0.sources.located import LocatedSplit, locate, source_kind
 
 
 def output_features() -> Dict[str, seqio.Feature]:
@@ -88,12 +88,12 @@ class Mc4DataSource(StreamedSource):
             return self._tfds(settings.current().mc4_version).list_shards(split)
         return [split]
 
-    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-                      seed: Optional[int] = None, epoch: int = 0) -> Iterator[Dict[str, str]]:
-        """This host's documents {'text'} (no TensorFlow), in file or seeded shuffled order."""
-        settings.check_job_settings()  # a worker whose MT0_* settings differ from the launcher's stops here
-        located = locate(mc4_split(self.language.code, split))  # raises here when missing
-        records = located.records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)
+    def locate(self, split: str) -> LocatedSplit:
+        return locate(mc4_split(self.language.code, split))
+
+    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]]
+                 ) -> Iterator[Dict[str, str]]:
+        """Documents {'text'}: records without a non-empty text are skipped and counted."""
         return ({mc4.TEXT_FIELD: text} for text in mc4_texts(records, located.origin))
 
     def get_dataset(self, split: str = "train", shuffle: bool = True, seed: Optional[int] = None,

@@ -9,12 +9,11 @@ nothing left to tokenize, and the cache placeholder and EOS come after as before
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Tuple
+from typing import Any, Iterable, Mapping, Optional, Tuple
 
 import seqio
 import tensorflow as tf
 
-from multilingual_t0 import settings
 from multilingual_t0.catalog.datasets import DatasetSpec
 from multilingual_t0.prompting.renderer import Renderer
 from multilingual_t0.sources.layouts import catalog_split
@@ -61,18 +60,13 @@ class PromptedDataSource(StreamedSource):
                         with_choices=self.with_choices,
                         require_one_correct_choice=self.require_one_correct_choice, strict=self.strict)
 
-    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-                      seed: Optional[int] = None, epoch: int = 0):
-        """Python iterator over rendered examples (no TensorFlow): used by tf.data and by tools.
-        shuffle/seed/epoch: the reading order (sources.read_split); file order when shuffle is False."""
-        settings.check_job_settings()  # a worker whose MT0_* settings differ from the launcher's stops here
-        located = self.locate(split)  # raises here when missing
-        records = located.records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)
-        return self.renderer().render_indexed(records, split)
-
     def locate(self, split: str) -> LocatedSplit:
         """The split in the configured source (DataNotFoundError naming every place tried)."""
         return locate(catalog_split(self.spec, self.spec.split(split)))
+
+    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]]):
+        """The records rendered through the template (bad records counted in RENDER_STATS)."""
+        return self.renderer().render_indexed(records, split)
 
     def get_dataset(self, split: str = "train", shuffle: bool = True, seed: Optional[int] = None,
                     shard_info: Optional[seqio.ShardInfo] = None, *, sequence_length=None,

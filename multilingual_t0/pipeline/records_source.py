@@ -10,7 +10,7 @@ theirs (`MT0_STRICT=1` raises `BadRecordError` instead). The split is located wh
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 
 import seqio
 import tensorflow as tf
@@ -26,15 +26,15 @@ log = logging.getLogger(__name__)
 
 
 class RecordsDataSource(StreamedSource):
-    """{inputs, targets} strings read from records; `locate(split) -> LocatedSplit` finds the data."""
+    """{inputs, targets} strings read from records; `locator(split) -> LocatedSplit` finds the data."""
 
-    def __init__(self, task: str, splits: Sequence[str], locate: Callable[[str], LocatedSplit],
+    def __init__(self, task: str, splits: Sequence[str], locator: Callable[[str], LocatedSplit],
                  inputs_field: str = "inputs", targets_field: str = "targets",
                  num_input_examples: Optional[Mapping[str, int]] = None, strict: Optional[bool] = None,
                  tokenize_features=None):
         super().__init__(splits=tuple(splits), num_input_examples=num_input_examples, caching_permitted=True)
         self.task = task
-        self.locate = locate
+        self.locator = locator
         self.inputs_field = inputs_field
         self.targets_field = targets_field
         self.strict = strict
@@ -49,17 +49,13 @@ class RecordsDataSource(StreamedSource):
         if split not in self.splits:
             raise ValueError(f"task {self.task!r} has no split {split!r}; it has: {', '.join(self.splits)}.")
 
-    def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-                      seed: Optional[int] = None, epoch: int = 0) -> Iterator[Dict[str, str]]:
-        """Python iterator over this host's examples (no TensorFlow); file order unless `shuffle`."""
+    def locate(self, split: str) -> LocatedSplit:
         self._check_split(split)
-        settings.check_job_settings()  # a worker whose MT0_* settings differ from the launcher's stops here
-        located = self.locate(split)  # raises here when the split is missing
-        records = located.records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)
-        return self._examples(located, split, records)
+        return self.locator(split)
 
-    def _examples(self, located: LocatedSplit, split: str, records: Iterator[Tuple[int, Any]]
-                  ) -> Iterator[Dict[str, str]]:
+    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]]
+                 ) -> Iterator[Dict[str, str]]:
+        """The records' text fields (bad records skipped and counted in RENDER_STATS, or raised if strict)."""
         strict = settings.current().strict if self.strict is None else self.strict
         stats = RenderStats(self.task, split)
         RENDER_STATS[(self.task, split)] = stats

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import seqio
 import tensorflow as tf
 
 from multilingual_t0 import settings
 from multilingual_t0.pipeline.python_calls import CALLS
+from multilingual_t0.sources.located import LocatedSplit
 from multilingual_t0.sources.reading import resolve_seed
 
 EXAMPLES_PER_CALL = 256
@@ -110,7 +111,8 @@ class StreamedSource(seqio.DataSource):
     """A DataSource whose examples come from Python (`iter_examples`), read per host shard in file or seeded
     shuffled order, and cross into TensorFlow in batches (tokenized there given `tokenize_features`).
     Subclasses set `with_choices`, `tokenize_features` and `output_signature` (string features) and define
-    `iter_examples`."""
+    `locate(split)` (where the split is: sources/located.py) and `examples(located, split, records)` (what
+    the family makes of (index, record) pairs: rendered prompts, record fields, documents)."""
 
     with_choices = False
     tokenize_features = None
@@ -122,9 +124,21 @@ class StreamedSource(seqio.DataSource):
     def list_shards(self, split: str) -> Sequence[str]:
         return [split]
 
+    def locate(self, split: str) -> LocatedSplit:
+        raise NotImplementedError
+
+    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]]
+                 ) -> Iterator[Dict[str, Any]]:
+        raise NotImplementedError
+
     def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
                       seed: Optional[int] = None, epoch: int = 0) -> Iterator[Dict[str, Any]]:
-        raise NotImplementedError
+        """Python iterator over this host's examples (no TensorFlow): used by tf.data and by tools.
+        shuffle/seed/epoch: the reading order (sources/reading.py); file order when shuffle is False."""
+        settings.check_job_settings()  # a worker whose MT0_* settings differ from the launcher's stops here
+        located = self.locate(split)  # raises here when the split is missing, not inside tf.data
+        records = located.records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)
+        return self.examples(located, split, records)
 
     def _streamed(self, split: str, shuffle: bool, seed: Optional[int],
                   shard_info: Optional[seqio.ShardInfo]) -> tf.data.Dataset:

@@ -172,11 +172,17 @@ def read_jsonl_range(path: str, start: int, end: int, block: int = 64 * 1024) ->
 
 def parquet_row_groups(path: str) -> List[int]:
     """Rows per row group of a Parquet file (its footer only)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with fileio.open(path, "rb") as f:
-        meta = pq.ParquetFile(f).metadata
-        return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    try:
+        with fileio.open(path, "rb") as f:
+            meta = pq.ParquetFile(f).metadata
+            return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    except (pa.ArrowException, OSError, EOFError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise _damaged(path, 0, err) from err
 
 
 def read_parquet_row_group(path: str, index: int) -> Iterator[Record]:
@@ -201,6 +207,35 @@ def read_file(path: str) -> Iterator[Any]:
 def read_files(paths: Sequence[str]) -> Iterator[Any]:
     for path in paths:
         yield from read_file(path)
+
+
+# A gzip file is verified whole (its CRC is at its end) up to this size; larger ones only by reading them.
+VERIFY_GZIP_MAX_BYTES = 64 * 1024 * 1024
+
+
+def verify_end(path: str) -> bool:
+    """Checks cheaply that a data file is whole; raises DamagedFileError naming it when it is not.
+
+    Parquet: its footer (at the end) reads. JSONL: its last line is a whole JSON value. JSONL.gz up to
+    VERIFY_GZIP_MAX_BYTES: decompressed to its end (gzip's CRC and length). Returns False when a file was
+    too large to verify this way (a larger .gz), True otherwise."""
+    size = fileio.size(path)
+    if path.endswith(".parquet"):
+        parquet_row_groups(path)  # a cut footer raises DamagedFileError
+        return True
+    if path.endswith(".gz"):
+        if size > VERIFY_GZIP_MAX_BYTES:
+            return False
+        count_records(path)  # reads to the end; a cut file raises DamagedFileError
+        return True
+    tail = fileio.read_range(path, max(0, size - 64 * 1024), size).rstrip()
+    if tail:
+        last = tail.rsplit(b"\n", 1)[-1]
+        try:
+            json.loads(last.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise _damaged(path, 0, ValueError(f"the last line is not whole JSON ({err})")) from err
+    return True
 
 
 def count_records(path: str) -> int:

@@ -158,7 +158,8 @@ def test_rank_classification_known_accuracy(registered, name):
 
 
 def test_mirror_layout_and_hub_arguments(tmp_path, monkeypatch, registered):
-    """Mirror files at <benchmark>/<lang>/<source split>; the Hub call uses the table's id, config, revision."""
+    """Mirror files at <benchmark>/<lang>/<source split>; the Hub call uses the table's id, config or files,
+    revision (XStoryCloze: the export branch's <lang>/xstory_cloze-eval.parquet, which has no configs)."""
     record = {"premise": "Der Hund schläft.", "hypothesis": "Ein Tier ruht.", "label": 0}
     (tmp_path / "xnli" / "de").mkdir(parents=True)
     (tmp_path / "xnli" / "de" / "validation.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
@@ -175,7 +176,8 @@ def test_mirror_layout_and_hub_arguments(tmp_path, monkeypatch, registered):
     monkeypatch.setenv("MT0_DATA_SOURCE", "hub")
     list(seqio.get_mixture_or_task("xstory_cloze.my_Generate_Ending_score_eval").source.iter_examples("validation"))
     assert calls == [(("juletxara/xstory_cloze",),
-                      {"name": "my", "split": "eval", "revision": "refs/convert/parquet", "streaming": True})]
+                      {"name": None, "data_files": {"eval": "my/xstory_cloze-eval.parquet"}, "split": "eval",
+                       "revision": "refs/convert/parquet", "streaming": True})]
 
 
 def test_bad_table_rows_name_file_and_line(tmp_path):

@@ -212,7 +212,7 @@ def test_hub_reads_the_card_files_through_the_json_builder(registered, monkeypat
     monkeypatch.setenv("MT0_DATA_SOURCE", "hub")
     examples = list(seqio.get_mixture_or_task("xp3mt.sw").source.iter_examples("train"))
     assert examples == [{"inputs": "Swali?", "targets": "Jibu"}]
-    assert calls == [("json", {"data_files": "hf://datasets/bigscience/xP3mt/sw/merged_sw.jsonl",
+    assert calls == [("json", {"data_files": "hf://datasets/bigscience/xP3mt/sw/*.jsonl",
                                "split": "train", "streaming": True})]
 
 

@@ -14,14 +14,15 @@ import functools
 import os
 from typing import Dict, Optional, Tuple
 
-from multilingual_t0.catalog.datasets import DatasetSpec, SplitSpec, parse_field_map, parse_splits
+from multilingual_t0.catalog.datasets import DatasetSpec, SplitSpec, parse_field_map, parse_pairs, parse_splits
 from multilingual_t0.catalog.tables import DATA_DIR, read_table
 from multilingual_t0.catalog.templates import list_templates
 from multilingual_t0.errors import CatalogError, UnknownNameError
 
 XEVAL_PATH = os.path.join(DATA_DIR, "xeval.csv")
 PAPER_PROMPTS_PATH = os.path.join(DATA_DIR, "paper_prompts.csv")
-COLUMNS = ("benchmark", "hub_id", "hub_config", "hub_revision", "template_dataset", "template_subset",
+COLUMNS = ("benchmark", "hub_id", "hub_config", "hub_revision", "hub_data_dir", "hub_data_files",
+           "template_dataset", "template_subset",
            "languages", "splits", "paper_languages", "split_sizes", "field_map", "notes")
 PAPER_COLUMNS = ("template_dataset", "template_subset", "prompts", "choices", "english_heldout", "notes")
 PROMPT_SEPARATOR = "|"
@@ -86,6 +87,8 @@ class Benchmark:
     hub_id: Optional[str]
     hub_config: Optional[str]  # may hold {lang}
     hub_revision: Optional[str]
+    hub_data_dir: Optional[str]  # may hold {lang}
+    hub_data_files: Tuple[Tuple[str, str], ...]  # (source split, pattern); patterns may hold {lang}
     template_dataset: str
     template_subset: Optional[str]
     languages: Tuple[str, ...]
@@ -108,6 +111,8 @@ class Benchmark:
             train_role=None, eval_role=None, train_size=None, splits=splits, hub_id=self.hub_id,
             hub_config=self.hub_config.format(lang=lang) if self.hub_config else None,
             hub_revision=self.hub_revision, field_map=self.field_map, notes=self.notes,
+            hub_data_dir=self.hub_data_dir.format(lang=lang) if self.hub_data_dir else None,
+            hub_data_files=tuple((split, pattern.format(lang=lang)) for split, pattern in self.hub_data_files),
         )
 
 
@@ -142,6 +147,8 @@ def _row_to_benchmark(row: Dict[str, str]) -> Benchmark:
         hub_id=row["hub_id"].strip() or None,
         hub_config=row["hub_config"].strip() or None,
         hub_revision=row["hub_revision"].strip() or None,
+        hub_data_dir=row["hub_data_dir"].strip() or None,
+        hub_data_files=parse_pairs(row["hub_data_files"], "hub_data_files", "split=pattern"),
         template_dataset=template_dataset,
         template_subset=template_subset,
         languages=languages,

@@ -19,7 +19,7 @@ CATALOG_PATH = os.path.join(DATA_DIR, "datasets.csv")
 
 COLUMNS = (
     "dataset", "subset", "variant", "task_by_convention", "do_train", "do_eval", "train_size",
-    "splits", "hub_id", "hub_config", "hub_revision", "field_map", "notes",
+    "splits", "hub_id", "hub_config", "hub_revision", "hub_data_dir", "hub_data_files", "field_map", "notes",
 )
 # The values T0's table uses for roles, and the collection each one puts a dataset in.
 TRAIN_ROLES = {"BASE": "d4", "GPT_EVAL": "gpt", "SGLUE": "sglue"}
@@ -49,6 +49,10 @@ class DatasetSpec:
     hub_revision: Optional[str]
     field_map: Tuple[Tuple[str, str], ...]
     notes: str
+    # Where a config name cannot work (a repository or branch without named configs): the folder, or the
+    # files per source split (`eval={lang}/x-eval.parquet`), of the split inside the Hub repository.
+    hub_data_dir: Optional[str] = None
+    hub_data_files: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -90,14 +94,19 @@ def parse_splits(text: str) -> Tuple[SplitSpec, ...]:
     return tuple(out)
 
 
-def parse_field_map(text: str) -> Tuple[Tuple[str, str], ...]:
+def parse_pairs(text: str, column: str, form: str) -> Tuple[Tuple[str, str], ...]:
+    """Space-separated `key=value` items of a table cell."""
     pairs = []
     for item in text.split():
-        source, sep, target = item.partition("=")
-        if not sep or not source or not target:
-            raise ValueError(f"field_map item {item!r} is not source=target")
-        pairs.append((source, target))
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"{column} item {item!r} is not {form}")
+        pairs.append((key, value))
     return tuple(pairs)
+
+
+def parse_field_map(text: str) -> Tuple[Tuple[str, str], ...]:
+    return parse_pairs(text, "field_map", "source=target")
 
 
 def _role(value: str, roles: Mapping[str, str], column: str) -> Optional[str]:
@@ -126,6 +135,8 @@ def _row_to_spec(row: Dict[str, str]) -> DatasetSpec:
         hub_revision=row["hub_revision"].strip() or None,
         field_map=parse_field_map(row["field_map"]),
         notes=row["notes"].strip(),
+        hub_data_dir=row["hub_data_dir"].strip() or None,
+        hub_data_files=parse_pairs(row["hub_data_files"], "hub_data_files", "split=pattern"),
     )
 
 

@@ -39,9 +39,10 @@ class Collection:
 COLLECTIONS: Dict[str, Collection] = {
     "xp3": Collection("xp3", "xP3", "bigscience/xP3", "{lang}/merged_{lang}.jsonl", "xp3_languages.csv",
                       "mt5_xp3_train"),
-    # The xP3mt card computes its sizes "from the merged_{lang}.jsonl files"; that these files sit at
-    # <lang>/merged_<lang>.jsonl in the repository could not be checked offline (see README).
-    "xp3mt": Collection("xp3mt", "xP3mt", "bigscience/xP3mt", "{lang}/merged_{lang}.jsonl",
+    # The xP3mt card computes its sizes "from the merged_{lang}.jsonl files", but the repository holds only the
+    # per-prompt files <lang>/xp3_<dataset>_..._<template>.jsonl (read from the published pages, not live):
+    # every .jsonl of the language's folder, as the mirror reads it.
+    "xp3mt": Collection("xp3mt", "xP3mt", "bigscience/xP3mt", "{lang}/*.jsonl",
                         "xp3mt_languages.csv", "mt5_xp3mt_train"),
 }
 

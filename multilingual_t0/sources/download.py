@@ -1,35 +1,56 @@
-"""Fetch catalog datasets from the Hugging Face Hub into the mirror layout the sources read, in a local
-directory or a bucket (`--to gs://...`):
+"""Fetch any data family from the Hugging Face Hub into the mirror layout the sources read, in a local
+directory or a bucket (`--to gs://...`), as permuted shards:
 
-    <to>/<dataset>[/<subset>]/<source_split>-00000-of-000NN.jsonl.gz ...   shards of permuted records
-    <to>/<dataset>[/<subset>]/<source_split>.counts.json                  records per shard (written last)
+    <to>/<base>-00000-of-000NN.jsonl.gz ...   shards of randomly permuted records
+    <to>/<base>.counts.json                   records per shard (written last: marks the split complete)
 
+where <base> is each family's layout (sources/layouts.py): `<dataset>[/<subset>]/<split>` for catalog datasets,
+`<benchmark>/<lang>/<split>` for eval benchmarks, `xP3/<lang>/train` (`xP3mt/...`), `mc4/<lang>/<split>`.
 Records are spread over the shards at random and each shard is permuted (the TFDS approach), so a split
-the Hub stores sorted (by label, by source) is read in mixed order; a shuffled reader then only mixes
-shards (sources/reading.py). The counts file marks a split complete and gives each record its
-position in the split without reading the shards; a rerun skips complete splits.
+the Hub stores sorted (by label, by source: xP3's merged_<lang>.jsonl) is read in mixed order, and hosts
+divide it by file. Memory stays bounded whatever the split's size (English xP3: 37 GB): records are spooled
+to local temporary files, buffered a little per shard, and one shard is permuted in memory at a time. A rerun
+skips complete splits. `hub_dir` reads local snapshots of the Hub repositories (`<hub_dir>/<owner>/<name>`,
+as `huggingface-cli download --local-dir` writes them) through the same `datasets` calls.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import json
 import math
 import os
 import random
 import tempfile
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from multilingual_t0 import settings
+from multilingual_t0.catalog import mc4 as mc4_table
+from multilingual_t0.catalog import xp3 as xp3_table
+from multilingual_t0.catalog.benchmarks import find_benchmark, load_benchmarks
 from multilingual_t0.catalog.datasets import DatasetSpec, find_dataset, load_catalog
+from multilingual_t0.errors import UnknownNameError
 from multilingual_t0.sources import fileio
 from multilingual_t0.sources.files import COUNTS_SUFFIX, FILE_EXTENSIONS
-from multilingual_t0.sources.layouts import catalog_split
+from multilingual_t0.sources.layouts import SplitLayout, catalog_split, mc4_split, xp3_language
 from multilingual_t0.sources.located import locate
 
 SHARD_RECORDS = 10_000  # records per shard: one shard is permuted in memory
 MAX_SHARDS = 1024
 UNKNOWN_SIZE_SHARDS = 16  # splits whose size the catalog does not give
 DOWNLOAD_SEED = 0  # fixed: the same Hub data gives the same shards
+SPOOL_FLUSH_BYTES = 64 * 1024  # lines held per shard before they are appended to its spool file
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One split to download: its layout (where the Hub has it) and where it goes below the mirror."""
+
+    label: str
+    layout: SplitLayout
+    base: Tuple[str, ...]
+    num_records: Optional[int]
 
 
 def select(names: Sequence[str]) -> List[DatasetSpec]:
@@ -56,25 +77,36 @@ def shard_name(base: str, index: int, count: int) -> str:
 def write_shuffled_shards(records: Iterable[dict], base: str, num_shards: int, seed: int = DOWNLOAD_SEED,
                           progress: Optional[Callable[[int], None]] = None) -> List[str]:
     """Writes `records` as `num_shards` gzipped JSONL shards of randomly permuted records, then the
-    counts file. Streams: records are spooled to local temporary files, one shard is held at a time."""
-    import gzip
-
+    counts file. Streams: records are spooled to local temporary files (a few KB buffered per shard, no
+    file kept open), then one shard at a time is read back, permuted and written."""
     rng = random.Random(f"{seed}:{fileio.basename(base)}")
     fileio.makedirs(fileio.dirname(base))
     with tempfile.TemporaryDirectory(prefix="mt0_download_") as spool:
-        buckets = [open(os.path.join(spool, f"{k}.jsonl"), "w", encoding="utf-8") for k in range(num_shards)]
-        try:
-            for i, record in enumerate(records, start=1):
-                buckets[rng.randrange(num_shards)].write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-                if progress and i % 1000 == 0:
-                    progress(i)
-        finally:
-            for f in buckets:
-                f.close()
+        paths = [os.path.join(spool, f"{k}.jsonl") for k in range(num_shards)]
+        pending: List[List[str]] = [[] for _ in range(num_shards)]
+        sizes = [0] * num_shards
+
+        def flush(k: int) -> None:
+            with open(paths[k], "a", encoding="utf-8") as f:
+                f.writelines(pending[k])
+            pending[k], sizes[k] = [], 0
+
+        for i, record in enumerate(records, start=1):
+            k = rng.randrange(num_shards)
+            line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+            pending[k].append(line)
+            sizes[k] += len(line)
+            if sizes[k] >= SPOOL_FLUSH_BYTES:
+                flush(k)
+            if progress and i % 1000 == 0:
+                progress(i)
+        for k in range(num_shards):
+            flush(k)
         written, counts = [], {}
         for k in range(num_shards):
-            with open(os.path.join(spool, f"{k}.jsonl"), encoding="utf-8") as f:
+            with open(paths[k], encoding="utf-8") as f:
                 lines = f.readlines()
+            os.remove(paths[k])
             rng.shuffle(lines)
             path = shard_name(base, k, num_shards)
             partial = path + ".partial"
@@ -87,8 +119,46 @@ def write_shuffled_shards(records: Iterable[dict], base: str, num_shards: int, s
     return written
 
 
-def split_base(spec: DatasetSpec, split: str, to: str) -> str:
-    return fileio.join(to, *spec.path_parts, spec.split(split).source)
+def targets(names: Sequence[str]) -> List[Target]:
+    """What `names` ask for: `dataset[/subset]` (catalog), `<benchmark>[/<lang>]` (xnli/fr), `xP3[/<lang>]`,
+    `xP3mt[/<lang>]`, `mc4/<lang>`; every catalog dataset with a Hub copy when empty."""
+    if not names:
+        return [t for spec in select(()) for t in _catalog_targets(spec)]
+    collections = {c.folder.lower(): c for c in xp3_table.COLLECTIONS.values()}
+    benchmarks = {b.name for b in load_benchmarks()}
+    out: List[Target] = []
+    for name in names:
+        head, _, tail = name.partition("/")
+        if head.lower() in collections:
+            col = collections[head.lower()]
+            codes = [tail] if tail else [lang.code for lang in xp3_table.load_languages(col.name)]
+            for code in codes:
+                lang = xp3_table.get_language(col.name, code)
+                out.append(Target(f"{col.folder}/{lang.code} {xp3_table.SPLIT}", xp3_language(col.name, lang.code),
+                                  (col.folder, lang.code, xp3_table.SPLIT), lang.samples))
+        elif head.lower() == "mc4":
+            if not tail:
+                raise ValueError("mC4 is ~10 TB: name the languages, e.g. mc4/sw mc4/yo")
+            lang = mc4_table.get_language(tail)
+            for split in mc4_table.SPLITS:
+                records = int(lang.pages_millions * 1e6) if split == "train" else None
+                out.append(Target(f"mc4/{lang.code} {split}", mc4_split(lang.code, split),
+                                  ("mc4", lang.code, split), records))
+        elif head in benchmarks:
+            bench = find_benchmark(head)
+            if tail and tail not in bench.languages:
+                raise UnknownNameError(f"language of {bench.name}", tail, bench.languages)
+            for lang in ([tail] if tail else bench.languages):
+                out += _catalog_targets(bench.dataset_spec(lang))
+        else:
+            for spec in select([name]):
+                out += _catalog_targets(spec)
+    return out
+
+
+def _catalog_targets(spec: DatasetSpec) -> List[Target]:
+    return [Target(f"{spec.label} {split.name}", catalog_split(spec, split), spec.path_parts + (split.source,),
+                   split.num_examples) for split in spec.splits]
 
 
 def is_complete(base: str) -> bool:
@@ -96,27 +166,34 @@ def is_complete(base: str) -> bool:
     return any(fileio.exists(base + ext) for ext in (COUNTS_SUFFIX,) + FILE_EXTENSIONS)
 
 
-def download_split(spec: DatasetSpec, split: str, to: str,
+def download_target(target: Target, to: str, hub_dir: Optional[str] = None,
+                    progress: Optional[Callable[[int], None]] = None) -> List[str]:
+    """Streams one split from the Hub (or a local snapshot) into the mirror as permuted shards."""
+    layout = target.layout
+    if hub_dir and layout.hub is not None:
+        layout = dataclasses.replace(layout, hub=dataclasses.replace(layout.hub, snapshot_dir=hub_dir))
+    stream = locate(layout, settings.current().replace(source="hub"))  # DataNotFoundError naming the Hub call
+    base = fileio.join(to, *target.base)
+    return write_shuffled_shards(iter(stream), base, shard_count(target.num_records), progress=progress)
+
+
+def download_split(spec: DatasetSpec, split: str, to: str, hub_dir: Optional[str] = None,
                    progress: Optional[Callable[[int], None]] = None) -> List[str]:
-    """Streams one split from the Hub into the mirror as permuted shards; returns the files written."""
-    hub = settings.current().replace(source="hub")
-    stream = locate(catalog_split(spec, spec.split(split)), hub)  # DataNotFoundError naming the Hub id
-    base = split_base(spec, split, to)
-    fileio.makedirs(fileio.dirname(base))
-    return write_shuffled_shards(iter(stream), base, shard_count(spec.split(split).num_examples),
-                                 progress=progress)
+    """One catalog (or benchmark language) split into the mirror; returns the files written."""
+    target = next(t for t in _catalog_targets(spec) if t.layout.what.endswith(f"split {split!r}"))
+    return download_target(target, to, hub_dir, progress)
 
 
-def download(names: Sequence[str], to: str, on_split: Optional[Callable[[str], None]] = None) -> Dict[str, str]:
-    """Every split of the selected datasets; skips splits already complete. Returns label:split -> base
+def download(names: Sequence[str], to: str, on_split: Optional[Callable[[str], None]] = None,
+             hub_dir: Optional[str] = None) -> Dict[str, str]:
+    """Every split `names` ask for (see `targets`); skips splits already complete. Returns label -> base
     path of its files (`<base>-*.jsonl.gz`)."""
     written = {}
-    for spec in select(names):
-        for split in spec.splits:
-            base = split_base(spec, split.name, to)
-            if not is_complete(base):
-                download_split(spec, split.name, to)
-            written[f"{spec.label}:{split.name}"] = base
-            if on_split:
-                on_split(f"{spec.label} {split.name} -> {base}-*.jsonl.gz")
+    for target in targets(names):
+        base = fileio.join(to, *target.base)
+        if not is_complete(base):
+            download_target(target, to, hub_dir)
+        written[target.label] = base
+        if on_split:
+            on_split(f"{target.label} -> {base}-*.jsonl.gz")
     return written

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Tuple, Union
 
 from multilingual_t0.errors import DataNotFoundError
 
@@ -54,42 +54,75 @@ def require_hub(what: str, hub_id: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class HubCall:
-    """One `datasets.load_dataset(..., streaming=True)` call: a repository with a config, or the `json`
-    builder over explicit `data_files` (repositories that hold a loading script, which datasets >= 4 refuses)."""
+    """One `datasets.load_dataset(..., streaming=True)` call for a Hub repository: by config (`name`), by
+    folder (`data_dir`) or by files (`data_files`, patterns relative to the repository), at a `revision`.
 
-    repo: str  # the Hub repository (probed, named in messages)
-    path: Optional[str] = None  # load_dataset's path: the repo itself unless a builder (`json`) is named
+    `builder` ("json") reads explicit files of a repository that holds a loading script (which datasets >= 4
+    refuses): the files are then named `hf://datasets/<repo>/<pattern>`. `snapshot_dir` reads the same layout
+    from a local copy of the repository, `<snapshot_dir>/<repo>` (as `huggingface-cli download --local-dir`
+    writes it): the same `datasets` code path infers configs and splits for a directory as for the Hub."""
+
+    repo: str
+    builder: Optional[str] = None
     name: Optional[str] = None
+    data_dir: Optional[str] = None
     data_files: Optional[Union[str, Mapping[str, str]]] = None
     split: str = "train"
     revision: Optional[str] = None
+    snapshot_dir: Optional[str] = None
+
+    @property
+    def root(self) -> str:
+        """The repository: on the Hub (`hf://datasets/<repo>`) or in the local snapshot."""
+        if self.snapshot_dir:
+            return os.path.join(self.snapshot_dir, self.repo)
+        return f"hf://datasets/{self.repo}"
+
+    def _files(self):
+        if self.builder is None or self.data_files is None:
+            return self.data_files
+        if isinstance(self.data_files, str):
+            return f"{self.root}/{self.data_files}"
+        return {k: f"{self.root}/{v}" for k, v in self.data_files.items()}
+
+    def load_args(self) -> Tuple[str, dict]:
+        """(path, keyword arguments) for `datasets.load_dataset`."""
+        kwargs: dict = {}
+        if self.builder is None:
+            path = os.path.join(self.snapshot_dir, self.repo) if self.snapshot_dir else self.repo
+            kwargs["name"] = self.name
+            if self.data_dir:
+                kwargs["data_dir"] = self.data_dir
+        else:
+            path = self.builder
+        if self.data_files is not None:
+            kwargs["data_files"] = self._files()
+        kwargs["split"] = self.split
+        if self.builder is None and not self.snapshot_dir:
+            kwargs["revision"] = self.revision
+        kwargs["streaming"] = True
+        return path, kwargs
 
     @property
     def origin(self) -> str:
-        if self.data_files is not None:
-            return self.data_files if isinstance(self.data_files, str) else f"hf://datasets/{self.repo}"
-        return f"hf://{self.repo}" + (f"/{self.name}" if self.name else "")
+        if self.builder is not None and isinstance(self.data_files, str):
+            return self._files()
+        where = self.root if self.snapshot_dir else f"hf://{self.repo}"
+        return where + "".join(f"/{part}" for part in (self.name, self.data_dir) if part)
 
     def describe(self) -> str:
-        if self.path and self.path != self.repo:
-            return (f"datasets.load_dataset({self.path!r}, data_files={self.data_files!r}, split={self.split!r}, "
-                    "streaming=True)")
-        extra = f", data_files={self.data_files!r}" if self.data_files is not None else ""
-        return (f"datasets.load_dataset({self.repo!r}, name={self.name!r}{extra}, split={self.split!r}, "
-                f"revision={self.revision!r}, streaming=True)")
+        path, kwargs = self.load_args()
+        return f"datasets.load_dataset({path!r}, " + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
 
 
 def open_stream(call: HubCall, what: str, fix: str) -> Any:
     """The streaming dataset of `call`; DataNotFoundError naming the call (and `fix`) when it fails."""
-    require_hub(what, call.repo)  # seconds, not datasets' ~25 s of retries, when offline
+    if not call.snapshot_dir:
+        require_hub(what, call.repo)  # seconds, not datasets' ~25 s of retries, when offline
     import datasets  # heavy; only when the Hub is used
 
-    kwargs = {"data_files": call.data_files} if call.data_files is not None else {}
-    if call.path and call.path != call.repo:  # a builder over data files (`json`): no config, no revision
-        args = dict(kwargs, split=call.split, streaming=True)
-    else:
-        args = dict(name=call.name, **kwargs, split=call.split, revision=call.revision, streaming=True)
+    path, kwargs = call.load_args()
     try:
-        return datasets.load_dataset(call.path or call.repo, **args)
+        return datasets.load_dataset(path, **kwargs)
     except Exception as err:  # datasets raises many types for "not reachable / not found"
         raise DataNotFoundError(what, [call.describe(), f"failed with {type(err).__name__}: {err}"], fix) from err

@@ -62,8 +62,10 @@ class SplitLayout:
 
 def catalog_split(spec: DatasetSpec, split: SplitSpec) -> SplitLayout:
     """A catalog dataset's (or an eval benchmark language's) split, rendered by promptsource templates."""
-    hub = (HubCall(spec.hub_id, name=spec.hub_config, split=split.source, revision=spec.hub_revision)
-           if spec.hub_id else None)
+    files = dict(spec.hub_data_files).get(split.source)
+    hub = (HubCall(spec.hub_id, name=spec.hub_config, data_dir=spec.hub_data_dir,
+                   data_files={split.source: files} if files else None, split=split.source,
+                   revision=spec.hub_revision) if spec.hub_id else None)
     hint = "put the split at {target} (or .jsonl.gz / .parquet)"
     hint += f", e.g. from the Hub id {spec.hub_id!r}" if spec.hub_id else f"; {spec.notes}"
     return SplitLayout(
@@ -88,10 +90,10 @@ def xp3_language(collection: str, code: str) -> SplitLayout:
     per-prompt files of bigscience's prepare_xp3_train.py), records {inputs, targets}."""
     col = xp3_table.get_collection(collection)
     lang = xp3_table.get_language(collection, code)
-    data_files = hub_data_files(collection, lang.code)
+    hub = HubCall(col.hub_id, builder="json", data_files=col.hub_file.format(lang=lang.code), split=xp3_table.SPLIT)
+    data_files = hub.origin
     return SplitLayout(
-        what=f"{col.folder} language {lang.code!r}", folder=(col.folder, lang.code),
-        hub=HubCall(col.hub_id, path="json", data_files=data_files, split=xp3_table.SPLIT),
+        what=f"{col.folder} language {lang.code!r}", folder=(col.folder, lang.code), hub=hub,
         required_fields=("inputs", "targets"), check_files=_xp3_not_doubled, num_records=lang.samples,
         mirror_pattern=f"{col.folder}/<lang>/merged_<lang>.jsonl",
         mirror_fix=(f"put {col.hub_id}'s {col.hub_file.format(lang=lang.code)} (or the per-prompt files of "
@@ -99,11 +101,6 @@ def xp3_language(collection: str, code: str) -> SplitLayout:
         samples_fix=f"the package ships no {col.folder} sample for {lang.code!r}; use MT0_DATA_SOURCE=mirror or hub",
         hub_fix=(f"download {data_files} into $MT0_DATA_DIR/{col.folder}/{lang.code}/ and set "
                  "MT0_DATA_SOURCE=mirror"))
-
-
-def hub_data_files(collection: str, code: str) -> str:
-    col = xp3_table.get_collection(collection)
-    return f"hf://datasets/{col.hub_id}/{col.hub_file.format(lang=code)}"
 
 
 def mc4_split(code: str, split: str) -> SplitLayout:

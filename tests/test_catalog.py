@@ -49,14 +49,21 @@ def _write(tmp_path, rows):
 
 
 def test_bad_role_names_file_row_and_value(tmp_path):
-    path = _write(tmp_path, ["imdb,,,sentiment,BASE,,25000,train:1,stanfordnlp/imdb,,,,",
-                             "x,,,sentiment,MAYBE,,1,train:1,,,,,"])
+    path = _write(tmp_path, ["imdb,,,sentiment,BASE,,25000,train:1,stanfordnlp/imdb,,,,,,",
+                             "x,,,sentiment,MAYBE,,1,train:1,,,,,,,"])
     with pytest.raises(CatalogError, match=r"cat\.csv:3: do_train 'MAYBE' is not one of"):
         read_catalog(path)
 
 
+def test_a_row_with_too_few_cells_names_its_line(tmp_path):
+    path = _write(tmp_path, ["imdb,,,sentiment,BASE,,25000,train:1,stanfordnlp/imdb,,,,,,",
+                             "imdb,,,sentiment,BASE,,25000,train:1,stanfordnlp/imdb,,,,"])
+    with pytest.raises(CatalogError, match=r"cat\.csv:3: the row does not have the header's 15 cells"):
+        read_catalog(path)
+
+
 def test_training_row_needs_size(tmp_path):
-    path = _write(tmp_path, ["imdb,,,sentiment,BASE,,,train:1,stanfordnlp/imdb,,,,"])
+    path = _write(tmp_path, ["imdb,,,sentiment,BASE,,,train:1,stanfordnlp/imdb,,,,,,"])
     with pytest.raises(CatalogError, match="without train_size"):
         read_catalog(path)
 

@@ -10,7 +10,6 @@ import seqio
 import tensorflow as tf
 
 from conftest import TEST_LENGTHS, assert_same_examples
-from multilingual_t0.pipeline import streamed_source
 from multilingual_t0.pipeline import streamed_mixture
 from multilingual_t0.pipeline import task_draws
 from multilingual_t0.errors import DataNotFoundError

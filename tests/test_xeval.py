@@ -36,8 +36,9 @@ def test_table_languages_sources_and_templates():
         "xnli": ("xnli", "en"), "xcopa": ("super_glue", "copa"), "xstory_cloze": ("story_cloze", "2016"),
         "xwinograd": ("winogrande", "winogrande_xl")}
     ar = benchmarks["xstory_cloze"].dataset_spec("ar")
-    assert (ar.path_parts, ar.hub_id, ar.hub_config, ar.hub_revision) == (
-        ("xstory_cloze", "ar"), "juletxara/xstory_cloze", "ar", "refs/convert/parquet")
+    assert (ar.path_parts, ar.hub_id, ar.hub_config, ar.hub_revision, ar.hub_data_files) == (
+        ("xstory_cloze", "ar"), "juletxara/xstory_cloze", None, "refs/convert/parquet",
+        (("eval", "ar/xstory_cloze-eval.parquet"), ("train", "ar/xstory_cloze-train.parquet")))
     assert ar.split("validation").source == "eval"
     fr = benchmarks["xwinograd"].dataset_spec("fr")
     assert [(s.name, s.source, s.num_examples) for s in fr.splits] == [("validation", "test", 83), ("test", "test", 83)]
@@ -182,7 +183,7 @@ def test_mirror_layout_and_hub_arguments(tmp_path, monkeypatch, registered):
 
 def test_bad_table_rows_name_file_and_line(tmp_path):
     header = ",".join(benchmark_table.COLUMNS)
-    good = "xcopa,cambridgeltl/xcopa,{lang},,super_glue,copa,et it,validation:100,,,,"
+    good = "xcopa,cambridgeltl/xcopa,{lang},,,,super_glue,copa,et it,validation:100,,,,"
     path = tmp_path / "xeval.csv"
     path.write_text(f"{header}\n{good}\n{good.replace('super_glue,copa', 'super_glue,nope')}\n")
     with pytest.raises(CatalogError, match=r"xeval.csv:3: promptsource has no templates for super_glue/nope"):

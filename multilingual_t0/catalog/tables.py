@@ -28,6 +28,9 @@ def read_table(path: str, columns: Sequence[str], parse_row: Callable[[Dict[str,
             raise CatalogError(f"{path}:1: missing column(s) {', '.join(missing)}; expected {tuple(columns)}")
         items, seen = [], set()
         for line, row in enumerate(reader, start=2):
+            if None in row.values() or None in row:  # fewer cells than the header, or more
+                raise CatalogError(f"{path}:{line}: the row does not have the header's {len(reader.fieldnames)} "
+                                   f"cells ({', '.join(reader.fieldnames)}); a cell holding a comma needs quotes")
             try:
                 item = parse_row(row)
             except ValueError as err:

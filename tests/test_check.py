@@ -87,3 +87,11 @@ def test_verify_end_finds_cut_files_of_every_format(tmp_path):
         (tmp_path / name).write_bytes(data[: len(data) - 7])
         with pytest.raises(DamagedFileError, match=name):
             verify_end(str(tmp_path / name))
+
+
+def test_mc4_from_tfds_is_checked_through_its_tfds_source(registered, monkeypatch, tmp_path):
+    """Under MT0_DATA_SOURCE=tfds an mC4 task is read by seqio's TFDS source: a missing TFDS copy is named."""
+    monkeypatch.setenv("MT0_DATA_SOURCE", "tfds")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    (result,) = check_module.check("mt5_lm_adapt.sw", num_examples=1)
+    assert not result.ok and "DataNotFoundError" in result.error and "TFDS" in result.detail

@@ -93,7 +93,7 @@ def _verified(path: str, size: int) -> bool:
 
 def _first_examples(task, split: str, num_examples: int, result: TaskCheck, full: bool) -> List[dict]:
     source = task.source
-    if isinstance(source, StreamedSource):
+    if isinstance(source, StreamedSource) and source.streams(split):
         located = source.locate(split)
         result.origin = located.origin
         if not full:

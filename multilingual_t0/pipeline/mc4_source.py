@@ -79,6 +79,9 @@ class Mc4DataSource(StreamedSource):
     def _kind(self, split: str = "train") -> str:
         return source_kind(mc4_split(self.language.code, split))
 
+    def streams(self, split: str) -> bool:
+        return self._kind(split) != "tfds"
+
     @property
     def supports_arbitrary_sharding(self) -> bool:
         return self._kind() != "tfds"

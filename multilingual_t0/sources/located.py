@@ -105,6 +105,8 @@ def locate(layout: SplitLayout, settings: Optional[settings_module.DataSettings]
         stream = hub.open_stream(layout.hub, what, f"check network access to the Hub, or {layout.hub_fix}")
         return LocatedSplit(layout, kind, layout.hub.origin, hub_stream=stream, num_records=layout.num_records)
     if kind == "tfds":
+        if layout.published == "tfds":  # mC4: its seqio source reads TFDS itself, never as files
+            raise ValueError(f"{what} is read by its seqio source (seqio.TfdsDataSource), not located as files")
         raise DataNotFoundError(what, [f"{layout.what} has no TFDS copy"],
                                 "set MT0_DATA_SOURCE to mirror, hub or samples (tfds serves only mC4)")
     if kind == "samples":

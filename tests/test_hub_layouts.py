@@ -107,6 +107,17 @@ def test_trec_reads_the_export_branch_and_renames_its_labels(tmp_path, no_networ
     assert records == [{"text": "How far is the moon ?", "label_coarse": 4, "label_fine": 40}]
 
 
+def test_wiki_bio_reads_the_export_branch_folder(tmp_path, no_network):
+    row = {"input_text": {"table": {"column_header": ["name"], "row_number": [1], "content": ["Ada"]},
+                          "context": "Ada"}, "target_text": "Ada was a mathematician ."}
+    for split in ("train", "validation", "test"):
+        _parquet(tmp_path / "michaelauli" / "wiki_bio" / "default" / split / "0000.parquet", [row])
+    spec = find_dataset("wiki_bio")[0]
+    layout = catalog_split(spec, spec.split("validation"))
+    assert (layout.hub.data_dir, layout.hub.revision) == ("default", "refs/convert/parquet")
+    assert [r["target_text"] for r in locate(_snapshot(layout, tmp_path), HUB)] == ["Ada was a mathematician ."]
+
+
 def test_xp3mt_reads_the_per_prompt_files_of_a_language(tmp_path, no_network):
     lang_dir = tmp_path / "bigscience" / "xP3mt" / "sw"
     lang_dir.mkdir(parents=True)

@@ -79,7 +79,7 @@ MUTANTS = (
                  'return published'),),
            ("tests/test_sources.py", "-k", "auto")),
     Mutant("M7", "mt0 download never skips complete files",
-           (Edit("multilingual_t0/sources/download.py", "            if not is_complete(base):", "            if True:"),),
+           (Edit("multilingual_t0/sources/download.py", "        if not is_complete(base):", "        if True:"),),
            ("tests/test_cli.py", "-k", "download")),
     Mutant("M8", "choice is seeded with hash(task) ^ index (differs per process)",
            (Edit("multilingual_t0/prompting/renderer.py", 'random.Random(zlib.crc32(f"{self.task}:{index}".encode()))',
@@ -119,6 +119,15 @@ MUTANTS = (
                  'shuffle_buffer=_positive("MT0_SHUFFLE_BUFFER", get("MT0_SHUFFLE_BUFFER"), DEFAULT_SHUFFLE_BUFFER),',
                  "shuffle_buffer=DEFAULT_SHUFFLE_BUFFER,"),),
            ("tests/test_settings.py",)),
+    Mutant("M17", "large files are read whole again (no virtual shards)",
+           (Edit("multilingual_t0/sources/reading.py",
+                 "    if not any(_cuttable(f, n) for f, n in zip(files, sizes)):\n", "    if True:\n"),),
+           ("tests/test_virtual_shards.py",), note="issue 20's tests"),
+    Mutant("M18", "mt0 check reads the first records only (a truncated file passes)",
+           (Edit("multilingual_t0/jobs/check.py",
+                 "result.unverified = sum(not _verified(path, fileio.size(path)) for path in located.files)",
+                 "result.unverified = 0"),),
+           ("tests/test_check.py",)),
 )
 
 

@@ -2,7 +2,7 @@
 
 The file: 200,000 made-up xP3 records sorted by 50 sources (~40 MB; xP3's merged_<lang>.jsonl is the per-prompt
 files concatenated). In the same run, on a local disk:
-* straight: `read_split` in file order on one host (the file read front to back, 1 MB blocks);
+* straight: `read_split` in file order on one host (the file read front to back, 16 KB blocks);
 * shuffled: `read_split(shuffle=True)` on one host: every shard interleaved, a record at a time, 16 KB blocks;
 * host 0 of 4, shuffled: what one host of a 4-host job reads.
 Reported: records per CPU-second of each and their ratio to straight reading, bytes fetched per record

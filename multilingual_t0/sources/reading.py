@@ -41,10 +41,14 @@ CUT_MIN_BYTES = 4 * 1024 * 1024
 # Virtual shards of a file: at least this size, and at most this many per file (37 GB: ~9 MB shards).
 SHARD_MIN_BYTES = 64 * 1024
 MAX_SHARDS_PER_FILE = 4096
-# Bytes fetched at a time from a shard while shards are read interleaved (one block held per shard).
+# Bytes fetched at a time from a shard while shards are read interleaved (one block held per shard); a task
+# holding many shards at once uses smaller blocks, so a task's read buffers stay near SHUFFLE_READ_BUDGET
+# (a mixture reads hundreds of tasks at once).
 SHARD_BLOCK_BYTES = 16 * 1024
-# Straight (unshuffled, one host) reading of a whole file fetches larger blocks.
-STRAIGHT_BLOCK_BYTES = 1024 * 1024
+MIN_SHARD_BLOCK_BYTES = 4 * 1024
+SHUFFLE_READ_BUDGET = 4 * 1024 * 1024
+# Straight (in order) reading: one block held per task (hundreds of tasks read at once in a mixture).
+STRAIGHT_BLOCK_BYTES = 16 * 1024
 _WARNED_GZIP: set = set()
 
 
@@ -212,6 +216,7 @@ def _read_shards(shards: List[VirtualShard], shuffle: bool, seed: Optional[int],
         return
     rng = random.Random(f"{resolve_seed(seed)}:{epoch}:{shard_index}:{num_shards}")
     rng.shuffle(mine)
-    streams = [shard.records() for shard in mine]  # lazy: a shard reads its first block when first drawn
+    block = max(MIN_SHARD_BLOCK_BYTES, min(SHARD_BLOCK_BYTES, SHUFFLE_READ_BUDGET // max(1, len(mine))))
+    streams = [shard.records(block) for shard in mine]  # lazy: a shard reads its first block when first drawn
     yield from _buffer_shuffle(_interleave(streams, rng, len(streams)), rng,
                                settings_module.current().shuffle_buffer)

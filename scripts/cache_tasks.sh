@@ -25,7 +25,7 @@
 #
 # Options: --dry-run prints the exact command(s) instead of running them. Other arguments are
 # passed on: --flags unchanged, NAME=VALUE as the gin override --gin.NAME=VALUE.
-# The command is built by multilingual_t0/launch.py (job "cache").
+# The command is built by multilingual_t0/jobs/launch.py (job "cache").
 set -euo pipefail
 
 # shellcheck source=scripts/lib/launch.sh

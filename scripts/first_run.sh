@@ -24,7 +24,7 @@
 #
 # Options: --dry-run prints the exact command(s) instead of running them. Other arguments are
 # passed on: --flags unchanged, NAME=VALUE as the gin override --gin.NAME=VALUE.
-# The command is built by multilingual_t0/launch.py (job "train").
+# The command is built by multilingual_t0/jobs/launch.py (job "train").
 set -euo pipefail
 
 # shellcheck source=scripts/lib/launch.sh

@@ -12,7 +12,7 @@
 #
 # Options: --dry-run prints the exact command(s) instead of running them. Other arguments are
 # passed on: --flags unchanged, NAME=VALUE as the gin override --gin.NAME=VALUE.
-# The command is built by multilingual_t0/launch.py (job "infer").
+# The command is built by multilingual_t0/jobs/launch.py (job "infer").
 set -euo pipefail
 
 # shellcheck source=scripts/lib/launch.sh

@@ -11,7 +11,7 @@
 #
 # Options: --dry-run prints the exact command(s) instead of running them. Other arguments are
 # passed on: --flags unchanged, NAME=VALUE as the gin override --gin.NAME=VALUE.
-# The command is built by multilingual_t0/launch.py (job "lm_adapt").
+# The command is built by multilingual_t0/jobs/launch.py (job "lm_adapt").
 set -euo pipefail
 
 # shellcheck source=scripts/lib/launch.sh

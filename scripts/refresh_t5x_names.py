@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write multilingual_t0/data/t5x_names.csv from a T5X checkout, and re-check multilingual_t0/t5x_pin.py.
+"""Write multilingual_t0/data/t5x_names.csv from a T5X checkout, and re-check multilingual_t0/jobs/t5x_pin.py.
 
     git clone https://github.com/google-research/t5x /tmp/t5x && git -C /tmp/t5x checkout <T5X_COMMIT>
     python scripts/refresh_t5x_names.py --t5x-dir /tmp/t5x            # rewrite the table

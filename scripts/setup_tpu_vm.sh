@@ -13,11 +13,11 @@
 #   TPU_NAME    (required) the TPU VM name (gcloud compute tpus tpu-vm list)
 #   ZONE        (required) its zone
 #   PROJECT     Google Cloud project (default: gcloud's configured one)
-#   T5X_COMMIT  T5X commit, tag or branch to check out (default: multilingual_t0/t5x_pin.py's T5X_COMMIT)
+#   T5X_COMMIT  T5X commit, tag or branch to check out (default: multilingual_t0/jobs/t5x_pin.py's T5X_COMMIT)
 #
 # Options: --dry-run prints the exact command(s) instead of running them. Other arguments are
 # passed on: --flags unchanged, NAME=VALUE as the gin override --gin.NAME=VALUE.
-# The command is built by multilingual_t0/launch.py (job "setup_tpu_vm").
+# The command is built by multilingual_t0/jobs/launch.py (job "setup_tpu_vm").
 set -euo pipefail
 
 # shellcheck source=scripts/lib/launch.sh

@@ -45,7 +45,6 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("MT0_MIXTURE_FEED", "mixture_feed", "fused (default) | per_task"),
 )
 BY_ENV: Dict[str, Setting] = {s.env: s for s in SETTINGS}
-BY_FIELD: Dict[str, Setting] = {s.field: s for s in SETTINGS}
 # The settings that change what a task yields (vocabulary, records, documents): a Beam job's workers
 # must share them with the launcher.
 JOB_SETTINGS = ("MT0_VOCAB", "MT0_DATA_SOURCE", "MT0_DATA_DIR", "MT0_MC4_VERSION")

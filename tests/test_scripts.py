@@ -310,3 +310,15 @@ def test_first_run_counts_each_recipes_own_steps(run_gin, steps):
     argv = launch.t5x_command(launch.JOBS["train"], env, [])
     assert f"--gin.TRAIN_STEPS={steps}" in argv
     assert "--gin.INITIAL_CHECKPOINT_PATH='gs://t5-data/pretrained_models/t5x/mt5_base/checkpoint_1000000'" in argv
+
+
+@pytest.mark.parametrize("override", [
+    "--gin.utils.SaveCheckpointConfig.save_dataset=True",
+    "utils.SaveCheckpointConfig.save_dataset=True",
+    "--gin_bindings=utils.SaveCheckpointConfig.save_dataset = True",
+])
+def test_dataset_checkpoints_are_refused_before_the_run_starts(override):
+    """T5X would crash at the first checkpoint (tf.data cannot save a pipeline that calls Python)."""
+    with pytest.raises(ValueError, match=r"save_dataset = True: T5X would save the input pipeline.*PyFunc is stateful"):
+        launch.commands("train", FULL_ENV, [override])
+    launch.commands("train", FULL_ENV, ["--gin.utils.SaveCheckpointConfig.save_dataset=False"])  # off: fine

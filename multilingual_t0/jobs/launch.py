@@ -21,7 +21,7 @@ import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from multilingual_t0 import settings
-from multilingual_t0.jobs import t5x_pin
+from multilingual_t0.jobs import gin_macros, t5x_pin
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL_SIZES = ("small", "base", "large", "xl", "xxl")
@@ -92,6 +92,9 @@ JOBS: Dict[str, Job] = {
     "setup_tpu_vm": Job("setup_tpu_vm.sh", ("TPU_NAME", "ZONE"), ("PROJECT", "T5X_COMMIT")),
 }
 DEFAULT_CACHE_TASKS = "mt5_d4_gpt_sglue_train"
+# T5X's dataset checkpoints save the input iterator with the model; this package's input pipeline calls
+# Python, which tf.data cannot serialize, so such a run would crash at its first checkpoint.
+DATASET_CHECKPOINTS = re.compile(r"^\s*(\w+/)?utils\.SaveCheckpointConfig\.save_dataset\s*=\s*True\s*$")
 # Beam's in-process DirectRunner. Plain "DirectRunner" first tries the Prism runner, which recent Beam
 # downloads from GitHub at run time; this name skips that, so local caching stays offline.
 LOCAL_BEAM_RUNNER = "BundleBasedDirectRunner"
@@ -186,7 +189,22 @@ def t5x_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> List[
         argv.append(f"--tfds_data_dir={env['TFDS_DATA_DIR']}")
     if job.binary == "train" and env.get("CACHE_DIR"):
         argv += [f"--seqio_additional_cache_dirs={env['CACHE_DIR']}", "--gin.USE_CACHED_TASKS=True"]
-    return argv + overrides(extra)
+    argv += overrides(extra)
+    if job.binary == "train":
+        refuse_dataset_checkpoints(argv)
+    return argv
+
+
+def refuse_dataset_checkpoints(argv: Sequence[str]) -> None:
+    """A clear error now, instead of T5X's crash at the first checkpoint, when dataset checkpoints are on."""
+    _, _, bindings = gin_macros.from_command(argv)
+    for line in (line for binding in bindings for line in binding.splitlines()):
+        if DATASET_CHECKPOINTS.match(line):
+            raise ValueError(
+                f"{line.strip()}: T5X would save the input pipeline with every checkpoint, and this package's "
+                "pipeline reads its data in Python, which tf.data cannot save (the run would stop at its first "
+                "checkpoint with 'PyFunc is stateful'). Remove that override; a restarted job then reads its "
+                "data again from the start (docs/tpu_training.md, 'Restarts').")
 
 
 def start_checkpoint(env: Mapping[str, str], size: str) -> Tuple[Optional[str], int]:

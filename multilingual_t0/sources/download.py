@@ -29,7 +29,7 @@ from multilingual_t0 import settings
 from multilingual_t0.catalog import mc4 as mc4_table
 from multilingual_t0.catalog import xp3 as xp3_table
 from multilingual_t0.catalog.benchmarks import find_benchmark, load_benchmarks
-from multilingual_t0.catalog.datasets import DatasetSpec, find_dataset, load_catalog
+from multilingual_t0.catalog.datasets import DatasetSpec, SplitSpec, find_dataset, load_catalog
 from multilingual_t0.errors import UnknownNameError
 from multilingual_t0.sources import fileio
 from multilingual_t0.sources.files import COUNTS_SUFFIX, FILE_EXTENSIONS
@@ -50,7 +50,6 @@ class Target:
     label: str
     layout: SplitLayout
     base: Tuple[str, ...]
-    num_records: Optional[int]
 
 
 def select(names: Sequence[str]) -> List[DatasetSpec]:
@@ -135,15 +134,13 @@ def targets(names: Sequence[str]) -> List[Target]:
             for code in codes:
                 lang = xp3_table.get_language(col.name, code)
                 out.append(Target(f"{col.folder}/{lang.code} {xp3_table.SPLIT}", xp3_language(col.name, lang.code),
-                                  (col.folder, lang.code, xp3_table.SPLIT), lang.samples))
+                                  (col.folder, lang.code, xp3_table.SPLIT)))
         elif head.lower() == "mc4":
             if not tail:
                 raise ValueError("mC4 is ~10 TB: name the languages, e.g. mc4/sw mc4/yo")
             lang = mc4_table.get_language(tail)
-            for split in mc4_table.SPLITS:
-                records = int(lang.pages_millions * 1e6) if split == "train" else None
-                out.append(Target(f"mc4/{lang.code} {split}", mc4_split(lang.code, split),
-                                  ("mc4", lang.code, split), records))
+            out += [Target(f"mc4/{lang.code} {split}", mc4_split(lang.code, split), ("mc4", lang.code, split))
+                    for split in mc4_table.SPLITS]
         elif head in benchmarks:
             bench = find_benchmark(head)
             if tail and tail not in bench.languages:
@@ -156,9 +153,12 @@ def targets(names: Sequence[str]) -> List[Target]:
     return out
 
 
+def _catalog_target(spec: DatasetSpec, split: SplitSpec) -> Target:
+    return Target(f"{spec.label} {split.name}", catalog_split(spec, split), spec.path_parts + (split.source,))
+
+
 def _catalog_targets(spec: DatasetSpec) -> List[Target]:
-    return [Target(f"{spec.label} {split.name}", catalog_split(spec, split), spec.path_parts + (split.source,),
-                   split.num_examples) for split in spec.splits]
+    return [_catalog_target(spec, split) for split in spec.splits]
 
 
 def is_complete(base: str) -> bool:
@@ -174,14 +174,13 @@ def download_target(target: Target, to: str, hub_dir: Optional[str] = None,
         layout = dataclasses.replace(layout, hub=dataclasses.replace(layout.hub, snapshot_dir=hub_dir))
     stream = locate(layout, settings.current().replace(source="hub"))  # DataNotFoundError naming the Hub call
     base = fileio.join(to, *target.base)
-    return write_shuffled_shards(iter(stream), base, shard_count(target.num_records), progress=progress)
+    return write_shuffled_shards(iter(stream), base, shard_count(layout.num_records), progress=progress)
 
 
 def download_split(spec: DatasetSpec, split: str, to: str, hub_dir: Optional[str] = None,
                    progress: Optional[Callable[[int], None]] = None) -> List[str]:
     """One catalog (or benchmark language) split into the mirror; returns the files written."""
-    target = next(t for t in _catalog_targets(spec) if t.layout.what.endswith(f"split {split!r}"))
-    return download_target(target, to, hub_dir, progress)
+    return download_target(_catalog_target(spec, spec.split(split)), to, hub_dir, progress)
 
 
 def download(names: Sequence[str], to: str, on_split: Optional[Callable[[str], None]] = None,

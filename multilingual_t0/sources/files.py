@@ -170,34 +170,29 @@ def read_jsonl_range(path: str, start: int, end: int, block: int = 64 * 1024) ->
         raise _damaged(path, records, err) from err
 
 
-def parquet_row_groups(path: str) -> List[int]:
-    """Rows per row group of a Parquet file (its footer only)."""
+def _parquet_file(path: str, read):
+    """`read(pq.ParquetFile)` on `path`; a file pyarrow cannot read raises DamagedFileError naming it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         with fileio.open(path, "rb") as f:
-            meta = pq.ParquetFile(f).metadata
-            return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+            return read(pq.ParquetFile(f))
     except (pa.ArrowException, OSError, EOFError) as err:
         if isinstance(err, FileNotFoundError):
             raise
         raise _damaged(path, 0, err) from err
+
+
+def parquet_row_groups(path: str) -> List[int]:
+    """Rows per row group of a Parquet file (its footer only)."""
+    return _parquet_file(path, lambda pf: [pf.metadata.row_group(i).num_rows
+                                           for i in range(pf.metadata.num_row_groups)])
 
 
 def read_parquet_row_group(path: str, index: int) -> Iterator[Record]:
     """The records of one row group of a Parquet file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        with fileio.open(path, "rb") as f:
-            rows = pq.ParquetFile(f).read_row_group(index).to_pylist()
-    except (pa.ArrowException, OSError, EOFError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        raise _damaged(path, 0, err) from err
-    yield from rows
+    yield from _parquet_file(path, lambda pf: pf.read_row_group(index).to_pylist())
 
 
 def read_file(path: str) -> Iterator[Any]:

@@ -108,8 +108,10 @@ def mc4_split(code: str, split: str) -> SplitLayout:
     lang = mc4_table.get_language(code)
     mc4_table.check_split(split)
     pattern = mc4_table.HUB_DATA_FILES[split].format(lang=lang.code)
+    pages = int(lang.pages_millions * 1e6) if split == "train" else None  # the table knows train only
     return SplitLayout(
         what=f"mC4 language {lang.code!r} ({lang.name}) split {split!r}", base=("mc4", lang.code, split),
+        num_records=pages,
         hub=HubCall(mc4_table.HUB_ID, data_files={split: pattern}, split=split), published="tfds",
         check_files=_has_documents, mirror_pattern="mc4/<lang>/<split>.jsonl[.gz]",
         mirror_fix=(f"put the documents (JSON lines with a {mc4_table.TEXT_FIELD!r} field) at {{target}}.gz, e.g. "

@@ -55,7 +55,11 @@ class LocatedSplit:
     origin: str  # what is read, for messages and manifests
     files: Tuple[str, ...] = ()
     hub_stream: Any = None
-    num_records: Optional[int] = None  # when known (the catalog's split size)
+
+    @property
+    def num_records(self) -> Optional[int]:
+        """The split's record count when the tables know it."""
+        return self.layout.num_records
 
     def __iter__(self) -> Iterator[Any]:
         return (record for _, record in self.records())
@@ -103,7 +107,7 @@ def locate(layout: SplitLayout, settings: Optional[settings_module.DataSettings]
             raise DataNotFoundError(what, ["no Hub copy in the catalog"],
                                     f"{layout.no_hub_fix or 'download it manually'}; then set MT0_DATA_DIR")
         stream = hub.open_stream(layout.hub, what, f"check network access to the Hub, or {layout.hub_fix}")
-        return LocatedSplit(layout, kind, layout.hub.origin, hub_stream=stream, num_records=layout.num_records)
+        return LocatedSplit(layout, kind, layout.hub.origin, hub_stream=stream)
     if kind == "tfds":
         if layout.published == "tfds":  # mC4: its seqio source reads TFDS itself, never as files
             raise ValueError(f"{what} is read by its seqio source (seqio.TfdsDataSource), not located as files")
@@ -152,7 +156,7 @@ def _with_files(layout: SplitLayout, kind: str, files: Sequence[str]) -> Located
     if layout.required_fields:
         check_fields(files, layout.required_fields, what)
     origin = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
-    return LocatedSplit(layout, kind, origin, tuple(files), num_records=layout.num_records)
+    return LocatedSplit(layout, kind, origin, tuple(files))
 
 
 def check_fields(files: Sequence[str], fields: Iterable[str], what: str) -> None:

@@ -80,9 +80,11 @@ def _cuttable(path: str, size: int) -> bool:
 def virtual_shards(files: Sequence[str]) -> Optional[List[VirtualShard]]:
     """The split's virtual shards in file order, or None when no file is large enough to cut (then the
     split is read by files, as `read_split` always did)."""
-    sizes = [fileio.size(f) for f in files]
-    if not any(_cuttable(f, n) for f, n in zip(files, sizes)):
+    # Only an uncompressed JSONL or a Parquet file can be cut: the others are never asked their size here
+    # (a split of many gzip shards in a bucket costs no request per file and epoch).
+    if not any(f.endswith((".jsonl", ".parquet")) and _cuttable(f, fileio.size(f)) for f in files):
         return None
+    sizes = [fileio.size(f) for f in files]
     shards: List[VirtualShard] = []
     base = 0
     for path, size in zip(files, sizes):

@@ -267,22 +267,16 @@ def test_hub_stream_shuffles_with_datasets_own_buffer(tmp_path, no_network):
     assert sorted(shuffled) == list(range(300)) and shuffled != list(range(300))
 
 
-def test_shuffle_buffer_yields_from_the_start_and_keeps_every_record(monkeypatch):
+def test_shuffled_reading_yields_from_the_start_and_keeps_every_record(tmp_path, monkeypatch):
     """A task's first example must not wait for a full buffer (hundreds of tasks start at once)."""
-    import random
-
-    taken = []
-
-    def items():
-        for i in range(1000):
-            taken.append(i)
-            yield i
-
-    stream = reading._buffer_shuffle(items(), random.Random(0), 500)
-    first = next(stream)
-    assert len(taken) <= 2 and first in taken
-    rest = list(stream)
-    assert sorted([first] + rest) == list(range(1000))
+    write_jsonl(tmp_path / "train.jsonl", [{"i": i} for i in range(1000)])
+    monkeypatch.setenv("MT0_SHUFFLE_BUFFER", "500")
+    reader = reading.read_split([str(tmp_path / "train.jsonl")], shuffle=True, seed=0)
+    first = next(reader)
+    assert reader.state()["window"] == 0 and len(reader._window) == reading.FIRST_WINDOW - 1
+    rest = [i for i, _ in reader]
+    assert sorted([first[0]] + rest) == list(range(1000)) and rest[:20] != sorted(rest[:20])
+    assert max(len(w) for w in [reader._window]) == 0
     monkeypatch.setenv("MT0_SHUFFLE_BUFFER", "64")
     assert settings.current().shuffle_buffer == 64
     monkeypatch.setenv("MT0_SHUFFLE_BUFFER", "lots")

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # Shuffled reading of small files: files open at once. A mixture reads hundreds of tasks at once, so this
 # and the shuffle buffer (MT0_SHUFFLE_BUFFER records, settings.py) bound memory per task.
 SHUFFLE_CYCLE = 4
+# Shuffled reading emits windows of 8, 16, 32 ... records, up to MT0_SHUFFLE_BUFFER (SplitReader).
+FIRST_WINDOW = 8
 # A file this large is read in byte ranges (virtual shards): smaller ones are read whole, as before.
 CUT_MIN_BYTES = 4 * 1024 * 1024
 # Virtual shards of a file: at least this size, and at most this many per file (37 GB: ~9 MB shards).
@@ -121,104 +123,181 @@ def resolve_seed(seed: Optional[int]) -> int:
     return random.SystemRandom().randrange(2 ** 31) if seed is None else int(seed)
 
 
-def _interleave(streams: List[Iterator], rng: random.Random, cycle: int) -> Iterator:
-    """Items of `streams`, at most `cycle` open at once, each next item from a random open one."""
-    pending = collections.deque(streams)
-    active: List[Iterator] = []
-    while pending or active:
-        while pending and len(active) < cycle:
-            active.append(iter(pending.popleft()))
-        k = rng.randrange(len(active))
-        try:
-            yield next(active[k])
-        except StopIteration:
-            active.pop(k)
-
-
-def _buffer_shuffle(items: Iterator, rng: random.Random, size: int) -> Iterator:
-    """A `size`-item shuffle buffer (as tf.data's): memory bounded by `size`, not by the split.
-
-    While filling, it already yields one random item for every two it takes in, so a task's first example
-    costs a few records, not `size` of them (a mixture starts hundreds of tasks before its first batch)."""
-    buffer: List[Any] = []
-    for taken, item in enumerate(items):
-        if len(buffer) < size:
-            buffer.append(item)
-            if taken % 2:
-                k = rng.randrange(len(buffer))
-                buffer[k], buffer[-1] = buffer[-1], buffer[k]
-                yield buffer.pop()
-            continue
-        k = rng.randrange(size)
-        yield buffer[k]
-        buffer[k] = item
-    rng.shuffle(buffer)
-    yield from buffer
-
-
-def read_split(files: Sequence[str], *, shuffle: bool = False, seed: Optional[int] = None,
-               shard_index: int = 0, num_shards: int = 1, epoch: int = 0) -> Iterator[Tuple[int, Any]]:
-    """(index in the split, raw record) for this host's part of a split stored as `files`.
-
-    Split of small files: a split stored as >= num_shards files is divided by file (each host opens only
-    its files); otherwise every host reads all and keeps index % n == i. shuffle=False: file order.
-    shuffle=True: the files in a seeded random order (another per epoch), SHUFFLE_CYCLE read at once, then
-    a MT0_SHUFFLE_BUFFER-record buffer; memory stays bounded.
-    Split with a large JSONL or Parquet file: read by virtual shards (see the module docstring).
-    """
-    if not 0 <= shard_index < num_shards:
-        raise ValueError(f"shard index {shard_index} is not in [0, {num_shards})")
-    files = list(files)
+def _units(files: Sequence[str], shuffle: bool, shard_index: int, num_shards: int
+           ) -> Tuple[List[VirtualShard], Optional[int], bool]:
+    """(this host's units in file order, the index modulus when every host reads every unit and keeps
+    index % n == i (else None), whether the units are virtual shards)."""
     shards = virtual_shards(files)
     if shards is not None:
-        yield from _read_shards(shards, shuffle, seed, shard_index, num_shards, epoch)
-        return
+        mine = shards[shard_index::num_shards]
+        if not shuffle and num_shards == 1:  # every shard in file order: read each file straight through
+            merged: List[VirtualShard] = []
+            for path, group in itertools.groupby(mine, key=lambda shard: shard.path):
+                group = list(group)
+                if group[0].whole or group[0].row_group >= 0:
+                    merged += group
+                else:
+                    merged.append(VirtualShard(path, 0, group[-1].end, base=group[0].base))
+            mine = merged
+        return mine, None, True
     _warn_uncuttable(files, num_shards, shuffle)
     by_file = 1 < num_shards <= len(files)
     offsets = file_offsets(files) if len(files) > 1 and (shuffle or by_file) else None
     chosen = list(range(len(files)))[shard_index::num_shards] if by_file else list(range(len(files)))
+    # base -1: not known yet (read in order, a file's base is the records before it, counted on the way)
+    units = [VirtualShard(files[k], whole=True, base=offsets[k] if offsets else (0 if k == 0 else -1))
+             for k in chosen]
+    return units, (None if by_file else num_shards), False
 
-    def records_of(k: int) -> Iterator[Tuple[int, Any]]:
-        start = offsets[k] if offsets else 0
-        for j, record in enumerate(read_file(files[k])):
-            index = start + j
-            if by_file or index % num_shards == shard_index:
-                yield index, record
 
-    if not shuffle:
-        if offsets is None:
-            yield from ((i, r) for i, r in enumerate(read_files(files)) if i % num_shards == shard_index)
+class SplitReader:
+    """(index in the split, raw record) of one host's part of a split stored as `files`, for one epoch, with
+    a position that `state()` captures and `SplitReader(..., state=...)` resumes from exactly.
+
+    In order (shuffle=False): the host's units (files, or virtual shards of large files) one after another.
+    Shuffled: the units in a seeded order per epoch and host, up to `cycle` of them open at once (all of
+    them for virtual shards), read in windows: a window takes its next records each from a random open unit
+    and is emitted permuted. Windows grow 8, 16, 32 ... up to MT0_SHUFFLE_BUFFER records, so a task's first
+    example costs a few records (a mixture starts hundreds of tasks at once) and memory stays bounded by
+    the buffer. Each window's randomness is seeded by (seed, epoch, host, window), so the state is where each
+    open unit stood when the current window began, plus how much of the window was emitted: restoring reads
+    one window again, whatever the position in the epoch.
+    A unit's position is a byte offset (virtual shards of large JSONL files) or a record count (whole files
+    and Parquet row groups, re-read from their start on restore: small by construction).
+    """
+
+    def __init__(self, files: Sequence[str], *, shuffle: bool = False, seed: Optional[int] = None,
+                 shard_index: int = 0, num_shards: int = 1, epoch: int = 0, state: Optional[dict] = None):
+        if not 0 <= shard_index < num_shards:
+            raise ValueError(f"shard index {shard_index} is not in [0, {num_shards})")
+        self.files = list(files)
+        self.shuffle = shuffle
+        self.seed = resolve_seed(seed) if shuffle else seed
+        self.key = f"{self.seed}:{epoch}:{shard_index}:{num_shards}"
+        self.shard_index, self.num_shards = shard_index, num_shards
+        self.units, self.modulus, cut = _units(self.files, shuffle, shard_index, num_shards)
+        self.buffer = settings_module.current().shuffle_buffer
+        self.cycle = len(self.units) if cut else SHUFFLE_CYCLE
+        self.block = (max(MIN_SHARD_BLOCK_BYTES, min(SHARD_BLOCK_BYTES, SHUFFLE_READ_BUDGET // max(1, len(self.units))))
+                      if shuffle else STRAIGHT_BLOCK_BYTES if num_shards == 1 else SHARD_BLOCK_BYTES)
+        self._open: dict = {}  # unit -> its live record iterator
+        if shuffle:
+            self.order = list(range(len(self.units)))
+            random.Random(self.key).shuffle(self.order)
+            start = state or {"window": 0, "next": 0, "active": [], "emitted": 0}
+            self._window_no = start["window"]
+            self._next = start["next"]
+            self._active = [list(a) for a in start["active"]]  # [unit, position]
+            self._fill_window()
+            del self._window[len(self._window) - start["emitted"]:]
+            self._emitted = start["emitted"]
         else:
-            for k in chosen:
-                yield from records_of(k)
-        return
-    rng = random.Random(f"{resolve_seed(seed)}:{epoch}:{shard_index}:{num_shards}")
-    rng.shuffle(chosen)
-    yield from _buffer_shuffle(_interleave([records_of(k) for k in chosen], rng, SHUFFLE_CYCLE),
-                               rng, settings_module.current().shuffle_buffer)
+            start = state or {"unit": 0, "position": 0, "base": self.units[0].base if self.units else 0}
+            self._unit, self._position, self._base = start["unit"], start["position"], start["base"]
+
+    # -- positions -------------------------------------------------------------------------------------
+    def _records(self, k: int, position: int, base: int) -> Iterator[Tuple[int, Any]]:
+        """Unit k's (index, record) from `position` on."""
+        unit = self.units[k]
+        if unit.whole:
+            return ((base + j, r) for j, r in enumerate(read_file(unit.path)) if j >= position)
+        if unit.row_group >= 0:
+            return ((base + j, r) for j, r in enumerate(read_parquet_row_group(unit.path, unit.row_group))
+                    if j >= position)
+        return ((base + offset, r) for offset, r in read_jsonl_range(unit.path, max(position, unit.start),
+                                                                     unit.end, self.block))
+
+    @staticmethod
+    def _after(unit: VirtualShard, position: int, index: int, base: int) -> int:
+        """A unit's position after reading the record `index`: a record count, or one byte past the record's
+        offset (read_jsonl_range from there skips to the next line)."""
+        return position + 1 if unit.whole or unit.row_group >= 0 else index - base + 1
+
+    def _kept(self, index: int) -> bool:
+        return self.modulus is None or index % self.modulus == self.shard_index
+
+    def state(self) -> dict:
+        """Where this reader stands (JSON-able): give it back as `state=` to continue from here."""
+        if self.shuffle:
+            return {"window": self._window_no, "next": self._window_start[0],
+                    "active": [list(a) for a in self._window_start[1]], "emitted": self._emitted}
+        return {"unit": self._unit, "position": self._position, "base": self._base}
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def __iter__(self) -> "SplitReader":
+        return self
+
+    def __next__(self) -> Tuple[int, Any]:
+        return self._next_shuffled() if self.shuffle else self._next_in_order()
+
+    def _next_in_order(self) -> Tuple[int, Any]:
+        while self._unit < len(self.units):
+            unit = self.units[self._unit]
+            it = self._open.get(self._unit)
+            if it is None:
+                it = self._open[self._unit] = self._records(self._unit, self._position, self._base)
+            for index, record in it:
+                self._position = self._after(unit, self._position, index, self._base)
+                if self._kept(index):
+                    return index, record
+            # The next file's base: known, or (read in order) this one's base plus its records.
+            self._open.pop(self._unit)
+            following = self._unit + 1
+            if following < len(self.units):
+                known = self.units[following].base
+                self._base = known if known >= 0 else self._base + self._position
+            self._unit, self._position = following, 0
+        raise StopIteration
+
+    def _fill_window(self) -> None:
+        self._window_start = (self._next, [list(a) for a in self._active])
+        rng = random.Random(f"{self.key}:{self._window_no}")
+        size = min(FIRST_WINDOW << min(self._window_no, 30), self.buffer)
+        window: List[Tuple[int, Any]] = []
+        while len(window) < size:
+            while self._next < len(self.order) and len(self._active) < self.cycle:
+                self._active.append([self.order[self._next], 0])
+                self._next += 1
+            if not self._active:
+                break
+            j = rng.randrange(len(self._active))
+            k, position = self._active[j]
+            unit = self.units[k]
+            it = self._open.get(k)
+            if it is None:
+                it = self._open[k] = self._records(k, position, unit.base)
+            item = next(it, None)
+            if item is None:
+                self._open.pop(k)
+                self._active.pop(j)
+                continue
+            self._active[j][1] = self._after(unit, position, item[0], unit.base)
+            if self._kept(item[0]):
+                window.append(item)
+        rng.shuffle(window)
+        window.reverse()  # emitted front to back by popping from the end
+        self._window, self._emitted = window, 0
+
+    def _next_shuffled(self) -> Tuple[int, Any]:
+        while not self._window:
+            if not self._active and self._next >= len(self.order):
+                raise StopIteration
+            self._window_no += 1
+            self._fill_window()
+        self._emitted += 1
+        return self._window.pop()
 
 
-def _read_shards(shards: List[VirtualShard], shuffle: bool, seed: Optional[int], shard_index: int,
-                 num_shards: int, epoch: int) -> Iterator[Tuple[int, Any]]:
-    """This host's virtual shards (every n-th): in order, or all of them interleaved at random, then the
-    shuffle buffer."""
-    mine = shards[shard_index::num_shards]
-    if not shuffle and num_shards == 1:  # every shard in file order: read each file straight through
-        for path, group in itertools.groupby(mine, key=lambda shard: shard.path):
-            group = list(group)
-            if group[0].whole or group[0].row_group >= 0:
-                for shard in group:
-                    yield from shard.records()
-            else:
-                yield from VirtualShard(path, 0, group[-1].end, base=group[0].base).records(STRAIGHT_BLOCK_BYTES)
-        return
-    if not shuffle:
-        for shard in mine:
-            yield from shard.records()
-        return
-    rng = random.Random(f"{resolve_seed(seed)}:{epoch}:{shard_index}:{num_shards}")
-    rng.shuffle(mine)
-    block = max(MIN_SHARD_BLOCK_BYTES, min(SHARD_BLOCK_BYTES, SHUFFLE_READ_BUDGET // max(1, len(mine))))
-    streams = [shard.records(block) for shard in mine]  # lazy: a shard reads its first block when first drawn
-    yield from _buffer_shuffle(_interleave(streams, rng, len(streams)), rng,
-                               settings_module.current().shuffle_buffer)
+def read_split(files: Sequence[str], *, shuffle: bool = False, seed: Optional[int] = None,
+               shard_index: int = 0, num_shards: int = 1, epoch: int = 0,
+               state: Optional[dict] = None) -> SplitReader:
+    """(index in the split, raw record) for this host's part of a split stored as `files` (SplitReader).
+
+    Split of small files: a split stored as >= num_shards files is divided by file (each host opens only
+    its files); otherwise every host reads all and keeps index % n == i. shuffle=False: file order.
+    shuffle=True: the files in a seeded random order (another per epoch), SHUFFLE_CYCLE read at once, in
+    windows of up to MT0_SHUFFLE_BUFFER records; memory stays bounded.
+    Split with a large JSONL or Parquet file: read by virtual shards (see the module docstring).
+    """
+    return SplitReader(files, shuffle=shuffle, seed=seed, shard_index=shard_index, num_shards=num_shards,
+                       epoch=epoch, state=state)

@@ -56,3 +56,12 @@ class DamagedFileError(OSError):
 
     def __str__(self) -> str:  # OSError's str() of one argument is fine; keep it explicit
         return self.args[0]
+
+
+class NotResumableError(ValueError):
+    """An input whose position cannot be saved in a dataset checkpoint; names it, the reason and the fix."""
+
+
+class HostWithoutExamplesError(ValueError):
+    """A training task yields no example on one host's shard (so a mixture would end there); names the
+    task, the host shard and the counts."""

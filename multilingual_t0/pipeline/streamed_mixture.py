@@ -33,10 +33,12 @@ import seqio
 import tensorflow as tf
 
 from multilingual_t0 import settings
+from multilingual_t0.errors import HostWithoutExamplesError, NotResumableError
 from multilingual_t0.pipeline.python_calls import CALLS
 from multilingual_t0.pipeline.streamed_source import (EXAMPLES_PER_CALL, StreamedSource, input_boundary,
                                                       prepare_batch, with_map_fusion)
 from multilingual_t0.pipeline.task_draws import TaskDraws, seed_pairs
+from multilingual_t0.prompting.renderer import RENDER_STATS
 from multilingual_t0.sources.reading import resolve_seed
 
 log = logging.getLogger(__name__)
@@ -48,40 +50,73 @@ def mixture_feed() -> str:
 
 class TaskStream:
     """One task's examples as its source streams them, repeated `num_epochs` times (None: forever) as
-    seqio's `repeat` would: every epoch reopens the split (another shuffled order); an epoch without
-    examples ends the stream."""
+    seqio's `repeat` would: every epoch reopens the split in its own shuffled order.
+
+    `state()` is where the stream stands (epoch and the reader's position: sources/reading.py), and
+    `TaskStream(..., state=...)` continues from there. An epoch without any example on this host raises
+    HostWithoutExamplesError (task, host shard, counts) instead of ending the mixture quietly."""
 
     def __init__(self, task: seqio.Task, split: str, shard: tuple, shuffle: bool, seed: Optional[int],
-                 num_epochs: Optional[int]):
+                 num_epochs: Optional[int], state: Optional[dict] = None):
         self.task = task
         self.split = split
         self.shard = shard
         self.order = dict(shuffle=shuffle, seed=resolve_seed(seed) if shuffle else seed)
         self.num_epochs = num_epochs
-        self.epoch = 0
-        self._yielded = False
-        self._it = self._open(0)  # locate now: a missing split fails in get_dataset, not inside tf.data
+        self.epoch = state["epoch"] if state else 0
+        self._yielded = state["yielded"] if state else False
+        # locate now: a missing split fails in get_dataset, not inside tf.data
+        self._it = self._open(self.epoch, state["reader"] if state else None)
 
-    def _open(self, epoch: int) -> Iterator[Dict[str, Any]]:
-        return iter(self.task.source.iter_examples(self.split, *self.shard, **self.order, epoch=epoch))
+    def _open(self, epoch: int, reader_state: Optional[dict] = None) -> Iterator[Dict[str, Any]]:
+        source = self.task.source
+        try:
+            examples, self.reader = source.resumable_examples(self.split, *self.shard, **self.order, epoch=epoch,
+                                                              state=reader_state)
+        except NotResumableError:
+            if reader_state is not None:
+                raise
+            examples, self.reader = source.iter_examples(self.split, *self.shard, **self.order, epoch=epoch), None
+        return iter(examples)
 
     def reopened(self) -> "TaskStream":
         """A fresh stream from epoch 0 (a new iterator over the same dataset), with the same seed."""
         return TaskStream(self.task, self.split, self.shard, self.order["shuffle"], self.order["seed"],
                           self.num_epochs)
 
+    def state(self) -> dict:
+        """Where this stream stands, JSON-able: right after the last example it returned."""
+        if self.reader is None:
+            raise NotResumableError(f"task {self.task.name!r}: its {self.split!r} data is read as a Hub stream, "
+                                    "whose position cannot be saved; read a mirror (`mt0 download`).")
+        return {"epoch": self.epoch, "yielded": self._yielded, "reader": self.reader.state()}
+
     def next(self) -> Optional[Dict[str, Any]]:
-        """The next example, or None when the stream has ended."""
+        """The next example, or None when the stream has ended (after `num_epochs` epochs)."""
         while True:
             example = next(self._it, None)
             if example is not None:
                 self._yielded = True
                 return example
-            if not self._yielded or (self.num_epochs is not None and self.epoch + 1 >= self.num_epochs):
+            if not self._yielded:
+                raise no_examples_error(self.task.name, self.split, self.shard, self.epoch)
+            if self.num_epochs is not None and self.epoch + 1 >= self.num_epochs:
                 return None
             self.epoch += 1
             self._yielded = False
             self._it = self._open(self.epoch)
+
+
+def no_examples_error(task: str, split: str, shard: tuple, epoch: int) -> HostWithoutExamplesError:
+    """The error for a task that yields nothing on a host shard, with that shard's counts."""
+    index, count = shard
+    stats = RENDER_STATS.get((task, split))
+    counts = (f"this host read {stats.records} records and made 0 examples ({stats.summary()})"
+              if stats is not None else "this host read no record")
+    return HostWithoutExamplesError(
+        f"task {task!r} yields no {split!r} example on host shard {index} of {count} (epoch {epoch}): {counts}. "
+        f"A training mixture would end here. Fix: give the split more records that its template renders, "
+        f"train on fewer hosts, or give the task a rate of 0.")
 
 
 def _chain_signature(task: seqio.Task) -> tuple:
@@ -153,18 +188,23 @@ class StreamedMixture(seqio.Mixture):
         shard = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
         streams = [TaskStream(t, split, shard, shuffle, seed, num_epochs) for t in tasks]
         ds = mixed_dataset(streams, draws, pairs, self.name, tasks[0].source.tokenize_features)
-        first = tasks[0]  # every task's chain is this one (why_not_fused): elementwise, so run once here
-        ds = first.preprocess_precache(ds, seed=seed)
-        ds = first.preprocess_postcache(ds, sequence_length=sequence_length, seed=seed)
-        ds = first._validate_preprocessing(ds)  # pylint: disable=protected-access
-        if trim_output_features:
-            ds = first._trim_output_features(ds, sequence_length=sequence_length)  # pylint: disable=protected-access
-        keys = set(self.output_features)
-        if copy_pretokenized:
-            keys |= {k + "_pretokenized" for k in self.output_features}
-        ds = ds.map(functools.partial(_filter_features, keys=frozenset(keys)),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        ds = shared_chain(ds, tasks[0], sequence_length, seed, trim_output_features, copy_pretokenized)
         return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def shared_chain(ds: tf.data.Dataset, first: seqio.Task, sequence_length, seed: Optional[int],
+                 trim_output_features: bool = True, copy_pretokenized: bool = False) -> tf.data.Dataset:
+    """The tasks' one preprocessor chain (every task's is `first`'s: why_not_fused), run after mixing on
+    the drawn examples (elementwise, so once for all tasks), then seqio's checks, trim and feature filter."""
+    ds = first.preprocess_precache(ds, seed=seed)
+    ds = first.preprocess_postcache(ds, sequence_length=sequence_length, seed=seed)
+    ds = first._validate_preprocessing(ds)  # pylint: disable=protected-access
+    if trim_output_features:
+        ds = first._trim_output_features(ds, sequence_length=sequence_length)  # pylint: disable=protected-access
+    keys = set(first.output_features)
+    if copy_pretokenized:
+        keys |= {k + "_pretokenized" for k in first.output_features}
+    return ds.map(functools.partial(_filter_features, keys=frozenset(keys)), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 class MixedBatches:

@@ -145,6 +145,16 @@ class StreamedSource(seqio.DataSource):
         records = located.records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)
         return self.examples(located, split, records)
 
+    def resumable_examples(self, split: str, shard_index: int, num_shards: int, *, shuffle: bool,
+                           seed: Optional[int], epoch: int, state: Optional[dict] = None):
+        """(examples, reader): `iter_examples`' examples read through a SplitReader whose `state()`, taken
+        when an example has just been returned, resumes (`state=`) right after that example's record.
+        Raises NotResumableError for data read as a Hub stream."""
+        settings.check_job_settings()
+        located = self.locate(split)
+        reader = located.reader(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch, state=state)
+        return self.examples(located, split, located.records(raw=reader)), reader
+
     def _streamed(self, split: str, shuffle: bool, seed: Optional[int],
                   shard_info: Optional[seqio.ShardInfo]) -> tf.data.Dataset:
         index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)

@@ -2,13 +2,14 @@
 
 Importing this package registers nothing; `import multilingual_t0.tasks` does.
 
-The code lives in layer folders (docs/design.md). Four short public paths that gin files, scripts and
+The code lives in layer folders (docs/design.md). Five short public paths that gin files, scripts and
 users already write are kept as names of modules in those folders (the same module object, no copy):
 
     multilingual_t0.custom     -> registry/custom.py    (custom.add_task)
     multilingual_t0.xp3        -> registry/xp3.py       (xp3.register_mixture)
     multilingual_t0.lm_adapt   -> registry/lm_adapt.py  (lm_adapt.register_mixture)
     multilingual_t0.gin_vocab  -> jobs/gin_vocab.py     (VOCABULARY = @gin_vocab.vocabulary())
+    multilingual_t0.resumable  -> jobs/resumable.py     (train.get_dataset_fn = @resumable.get_dataset)
 """
 
 import importlib
@@ -23,6 +24,7 @@ PUBLIC_PATHS = {
     "xp3": "registry.xp3",
     "lm_adapt": "registry.lm_adapt",
     "gin_vocab": "jobs.gin_vocab",
+    "resumable": "jobs.resumable",
 }
 
 

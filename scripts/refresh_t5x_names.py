@@ -30,7 +30,7 @@ sys.path.insert(0, REPO)
 
 from gin import config_parser  # noqa: E402
 
-from multilingual_t0 import gin_macros, t5x_pin  # noqa: E402
+from multilingual_t0.jobs import gin_macros, t5x_pin  # noqa: E402
 
 COLUMNS = ("file", "name", "kind", "value")
 PYTHON_SOURCES = ("t5x/*.py", "t5x/examples/t5/network.py")

@@ -264,6 +264,32 @@ def test_other_commands_still_refuse_unknown_flags(capsys):
     assert exit_info.value.code == 2 and "unrecognized arguments: --min_shards=1" in capsys.readouterr().err
 
 
+def _cached_input_resumes_through_tf_data_checkpoints(task_name, path):
+    """With dataset checkpoints on, resumable.get_dataset serves cached tasks (USE_CACHED_TASKS) as seqio's
+    tf.data pipeline, which T5X's TfDatasetIterator saves and restores exactly."""
+    import seqio
+    from clu.data import TfDatasetIterator
+    from types import SimpleNamespace
+
+    from multilingual_t0 import resumable
+
+    cfg = SimpleNamespace(mixture_or_task_name=task_name, task_feature_lengths={"inputs": 256, "targets": 64},
+                          split="validation", batch_size=2, shuffle=True, seed=4, use_cached=True, pack=False,
+                          use_custom_packing_ops=False, module=None, trim_output_features=True)
+
+    def iterator():
+        return TfDatasetIterator(resumable.get_dataset(cfg, 0, 1, seqio.EncDecFeatureConverter), checkpoint=True)
+
+    first = iterator()
+    [next(first) for _ in range(2)]
+    first.save(str(path))
+    expected = [next(first) for _ in range(3)]
+    again = iterator()
+    again.restore(str(path))
+    for want, got in zip(expected, [next(again) for _ in range(3)]):
+        assert all((want[k] == got[k]).all() for k in want)
+
+
 def test_mt0_cache_caches_and_seqio_reads_it_back(tmp_path, registered):
     """`mt0 cache NAME --out DIR -- --min_shards=2` runs cache_tasks_main with Beam's DirectRunner: the
     flag reaches it (two shards per split) and seqio (use_cached=True) yields the same examples."""
@@ -273,7 +299,7 @@ def test_mt0_cache_caches_and_seqio_reads_it_back(tmp_path, registered):
     task_name = "super_glue_rte_GPT_3_style"
     result = subprocess.run([sys.executable, "-m", "multilingual_t0", "cache", task_name, "--out", str(tmp_path),
                              "--source", "samples", "--", "--min_shards=2"],
-                            capture_output=True, text=True, timeout=300, cwd=tempfile.gettempdir(),
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path,  # not /tmp: stray modules
                             env={**os.environ, "PYTHONPATH": REPO})
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / task_name / "COMPLETED").exists()
@@ -293,6 +319,7 @@ def test_mt0_cache_caches_and_seqio_reads_it_back(tmp_path, registered):
         seqio.get_mixture_or_task(task_name)._cache_dir = None  # look the cache up again
         cached = examples(True)
         assert seqio.get_mixture_or_task(task_name).cache_dir == str(tmp_path / task_name)
+        _cached_input_resumes_through_tf_data_checkpoints(task_name, tmp_path / "ds")
     finally:
         seqio.set_global_cache_dirs([])
     assert cached == fresh and len(fresh) > 0
@@ -317,8 +344,11 @@ def test_first_run_counts_each_recipes_own_steps(run_gin, steps):
     "utils.SaveCheckpointConfig.save_dataset=True",
     "--gin_bindings=utils.SaveCheckpointConfig.save_dataset = True",
 ])
-def test_dataset_checkpoints_are_refused_before_the_run_starts(override):
-    """T5X would crash at the first checkpoint (tf.data cannot save a pipeline that calls Python)."""
-    with pytest.raises(ValueError, match=r"save_dataset = True: T5X would save the input pipeline.*PyFunc is stateful"):
+def test_t5x_dataset_checkpoint_setting_alone_is_refused_naming_the_macro(override):
+    """T5X's save_dataset bound alone would leave the input function's `checkpointed` at the macro's value."""
+    with pytest.raises(ValueError, match=r"save_dataset = True: set DATASET_CHECKPOINTS=True instead"):
         launch.commands("train", FULL_ENV, [override])
-    launch.commands("train", FULL_ENV, ["--gin.utils.SaveCheckpointConfig.save_dataset=False"])  # off: fine
+    with pytest.raises(ValueError, match=r"DATASET_CHECKPOINTS=False instead"):
+        launch.commands("train", FULL_ENV, ["--gin.utils.SaveCheckpointConfig.save_dataset=False"])
+    argv = launch.commands("train", FULL_ENV, ["DATASET_CHECKPOINTS=False"])[0][0]
+    assert "--gin.DATASET_CHECKPOINTS=False" in argv

@@ -326,4 +326,7 @@ def test_tiny_t5x_trains_mt0_xp3_with_own_data_mixed_in(tmp_path, vocab_path):
         env=env, capture_output=True, text=True, timeout=900)
     assert train.returncode == 0, train.stderr[-3000:]
     assert (tmp_path / "model" / "checkpoint_3").is_dir()
-    assert "Initializing dataset for task 'tiny_t5x_xp3_plus_mine'" in train.stderr
+    assert "Initializing resumable input 'tiny_t5x_xp3_plus_mine'" in train.stderr
+    # The run gin's dataset checkpoints: the input's position saved with the model.
+    saved = [p for p in (tmp_path / "model" / "checkpoint_3").rglob("train_ds-000-of-001*")]
+    assert saved and '"skip_rows"' in saved[0].read_text()

@@ -92,9 +92,9 @@ JOBS: Dict[str, Job] = {
     "setup_tpu_vm": Job("setup_tpu_vm.sh", ("TPU_NAME", "ZONE"), ("PROJECT", "T5X_COMMIT")),
 }
 DEFAULT_CACHE_TASKS = "mt5_d4_gpt_sglue_train"
-# T5X's dataset checkpoints save the input iterator with the model; this package's input pipeline calls
-# Python, which tf.data cannot serialize, so such a run would crash at its first checkpoint.
-DATASET_CHECKPOINTS = re.compile(r"^\s*(\w+/)?utils\.SaveCheckpointConfig\.save_dataset\s*=\s*True\s*$")
+# T5X's dataset checkpoints are set by the run gins' DATASET_CHECKPOINTS macro, which also tells the input
+# (resumable.get_dataset) whether it must be resumable; binding T5X's setting alone would split the two.
+DATASET_CHECKPOINTS = re.compile(r"^\s*(\w+/)?utils\.SaveCheckpointConfig\.save_dataset\s*=\s*(\w+)\s*$")
 # Beam's in-process DirectRunner. Plain "DirectRunner" first tries the Prism runner, which recent Beam
 # downloads from GitHub at run time; this name skips that, so local caching stays offline.
 LOCAL_BEAM_RUNNER = "BundleBasedDirectRunner"
@@ -191,20 +191,20 @@ def t5x_command(job: Job, env: Mapping[str, str], extra: Sequence[str]) -> List[
         argv += [f"--seqio_additional_cache_dirs={env['CACHE_DIR']}", "--gin.USE_CACHED_TASKS=True"]
     argv += overrides(extra)
     if job.binary == "train":
-        refuse_dataset_checkpoints(argv)
+        refuse_split_dataset_checkpoints(argv)
     return argv
 
 
-def refuse_dataset_checkpoints(argv: Sequence[str]) -> None:
-    """A clear error now, instead of T5X's crash at the first checkpoint, when dataset checkpoints are on."""
+def refuse_split_dataset_checkpoints(argv: Sequence[str]) -> None:
+    """A clear error now when T5X's save_dataset is bound alone: DATASET_CHECKPOINTS sets it with the input."""
     _, _, bindings = gin_macros.from_command(argv)
     for line in (line for binding in bindings for line in binding.splitlines()):
-        if DATASET_CHECKPOINTS.match(line):
+        match = DATASET_CHECKPOINTS.match(line)
+        if match:
             raise ValueError(
-                f"{line.strip()}: T5X would save the input pipeline with every checkpoint, and this package's "
-                "pipeline reads its data in Python, which tf.data cannot save (the run would stop at its first "
-                "checkpoint with 'PyFunc is stateful'). Remove that override; a restarted job then reads its "
-                "data again from the start (docs/tpu_training.md, 'Restarts').")
+                f"{line.strip()}: set DATASET_CHECKPOINTS={match.group(2)} instead. The run gins bind T5X's "
+                "save_dataset and the input function (resumable.get_dataset.checkpointed) to that one macro, so "
+                "the input is resumable exactly when T5X saves it (docs/tpu_training.md, 'Restarts').")
 
 
 def start_checkpoint(env: Mapping[str, str], size: str) -> Tuple[Optional[str], int]:

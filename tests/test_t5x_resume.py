@@ -1,0 +1,101 @@
+"""Preemption with real T5X (skipped where T5X is not importable): with the run gin's dataset checkpoints, a
+job stopped and restarted ends with the parameters of the uninterrupted job, on one host and on two.
+
+On CPU, T5X's dropout keys depend only on the step (RANDOM_SEED fixed), so equal data gives equal
+parameters. The restarted part leaves the dataset seed unset, as T5X's finetune.gin does (a new seed each
+start): the input continues with the seed saved in the checkpoint."""
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+T5X = importlib.util.find_spec("t5x")
+pytestmark = pytest.mark.skipif(T5X is None, reason="T5X is not importable (not on PyPI; clone "
+                                                    "github.com/google-research/t5x to run this)")
+TINY = ("from __gin__ import dynamic_registration\nfrom t5x.examples.t5 import network\n"
+        "network.T5Config:\n  vocab_size = 1024\n  dtype = 'float32'\n  emb_dim = 32\n  num_heads = 2\n"
+        "  num_encoder_layers = 2\n  num_decoder_layers = 2\n  head_dim = 16\n  mlp_dim = 64\n")
+MIXTURE = "mt5_d4_gpt_sglue_train"
+
+
+def _train(tmp_path, model_dir, steps, period, seed=None, hosts=1, extra=()):
+    """scripts/first_run.sh with the mt0_finetune run gin's defaults (dataset checkpoints on), a tiny model;
+    on `hosts` processes joined by jax.distributed over 127.0.0.1. Returns each process's stderr."""
+    (tmp_path / "tiny.gin").write_text(TINY)
+    env = {**os.environ, "PYTHON": sys.executable, "T5X_DIR": os.path.dirname(os.path.dirname(T5X.origin)),
+           "MODEL_SIZE": "small", "JAX_PLATFORMS": "cpu", "MODEL_DIR": str(model_dir),
+           "TFDS_DATA_DIR": str(tmp_path / "tfds"), "START_CHECKPOINT": "none", "MT0_DATA_SOURCE": "samples"}
+    argv = [os.path.join(REPO, "scripts/first_run.sh"), f"--gin_file={tmp_path / 'tiny.gin'}",
+            "TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 16}", f"TRAIN_STEPS={steps}", "BATCH_SIZE=4",
+            f"MIXTURE_OR_TASK_NAME='{MIXTURE}'", "RANDOM_SEED=0", f"utils.SaveCheckpointConfig.period={period}",
+            *extra]
+    if seed is not None:
+        argv.append(f"train/utils.DatasetConfig.seed={seed}")
+    if hosts == 1:
+        runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        runs = [subprocess.Popen(argv + ["--multiprocess_gpu", f"--coordinator_address=127.0.0.1:{port}",
+                                         f"--process_count={hosts}", f"--process_index={i}"],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for i in range(hosts)]
+    errs = []
+    try:
+        for run in runs:
+            errs.append(run.communicate(timeout=900)[1])
+    finally:
+        for run in runs:
+            run.kill()
+    for run, err in zip(runs, errs):
+        assert run.returncode == 0, err[-4000:]
+    return errs
+
+
+def _state(checkpoint):
+    """Every array of a T5X (Orbax) checkpoint's train state: parameters and optimizer state."""
+    import jax
+    import orbax.checkpoint as ocp
+
+    tree = ocp.PyTreeCheckpointer().restore(str(checkpoint / "state"))
+    return {jax.tree_util.keystr(path): np.asarray(leaf)
+            for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def _assert_same_state(a, b):
+    assert a.keys() == b.keys() and len(a) > 10
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_three_plus_three_resumed_steps_equal_six(tmp_path):
+    _train(tmp_path, tmp_path / "whole", 6, 3, seed=7)
+    _train(tmp_path, tmp_path / "resumed", 3, 3, seed=7)
+    err = _train(tmp_path, tmp_path / "resumed", 6, 3)[0]  # restarted: T5X restores checkpoint_3
+    assert f"input '{MIXTURE}': restored at batch 3 from" in err
+    assert (tmp_path / "resumed" / "checkpoint_3" / "dataset" / "train_ds-000-of-001").is_file()
+    whole, resumed = _state(tmp_path / "whole" / "checkpoint_6"), _state(tmp_path / "resumed" / "checkpoint_6")
+    _assert_same_state(whole, resumed)
+    # Not trivially equal: the data moved the parameters.
+    first = _state(tmp_path / "resumed" / "checkpoint_3")
+    assert any(not np.array_equal(first[k], whole[k]) for k in whole)
+
+
+def test_two_hosts_train_forty_steps_and_resume(tmp_path):
+    """Two T5X processes (jax.distributed on 127.0.0.1) train the 464-task mixture for 40 steps, each
+    host feeding its shard; stopped at 20 and restarted, they end with the uninterrupted run's state."""
+    _train(tmp_path, tmp_path / "whole", 40, 20, seed=3, hosts=2)
+    _train(tmp_path, tmp_path / "resumed", 20, 20, seed=3, hosts=2)
+    errs = _train(tmp_path, tmp_path / "resumed", 40, 20, hosts=2)
+    assert all(f"input '{MIXTURE}': restored at batch 20 from" in err for err in errs)
+    for host in range(2):
+        saved = tmp_path / "resumed" / "checkpoint_20" / "dataset" / "process_{}-of-2".format(host)
+        assert list(saved.glob("train_ds-*")), saved
+    _assert_same_state(_state(tmp_path / "whole" / "checkpoint_40"), _state(tmp_path / "resumed" / "checkpoint_40"))

@@ -288,7 +288,8 @@ def test_cli_list_show_stats_export(registered, capsys, tmp_path):
     run("export", "xp3.yo", "--out", str(tmp_path))
     with open(tmp_path / "xp3.yo.train.jsonl", encoding="utf-8") as f:
         exported = [json.loads(line) for line in f]
-    assert [e["targets"] for e in exported] == ["Yes", "Ojú ọjọ́ dára lónìí.", "Ojú ọjọ́ dára lónìí."]
+    assert [e["targets"] for e in exported] == ["Yes", "Ojú ọjọ́ dára lónìí.", "Ojú ọjọ́ dára lónìí.", "Yes", "No",
+                                                "Yoruba", "Ojú ọjọ́ dára lónìí.", "2"]
 
 
 def test_tiny_t5x_trains_mt0_xp3_with_own_data_mixed_in(tmp_path, vocab_path):

@@ -213,3 +213,15 @@ def test_element_spec_is_known_before_any_batch(registered):
     assert {k: (v.dtype, v.shape) for k, v in batch.items()} == {k: (np.dtype(s.dtype), s.shape)
                                                                  for k, s in spec.items()}
     assert isinstance(feed, resumable_feed.dataset_iterator.DatasetIterator)
+
+
+@pytest.mark.parametrize("hosts", [2, 4])
+def test_every_host_reads_3000_examples_of_the_t0_mixture_without_it_ending(registered, hosts):
+    """On the samples, each host's shard of mt5_d4_gpt_sglue_train (464 tasks, repeated as T5X reads it)
+    yields 3,000 examples: no task runs dry on any host (unpacked rows: one example each)."""
+    for host in range(hosts):
+        feed = _feed("mt5_d4_gpt_sglue_train", shard=(host, hosts), batch_size=250, pack=False,
+                     lengths={"inputs": 32, "targets": 8})
+        rows = sum(int((next(feed)["decoder_target_tokens"] > 0).any(axis=1).sum()) for _ in range(12))
+        assert rows == 3000, (host, rows)
+        assert not feed.ended

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import tempfile
 import time
 from typing import Any, Optional
 
@@ -100,18 +98,16 @@ def get_dataset(cfg: Any, shard_id: int, num_shards: int, feature_converter_cls,
 
 
 def why_tf_data_cannot_save(ds) -> Optional[str]:
-    """None when tf.data can checkpoint an iterator of `ds` (TFDS, cached TFRecords: no Python in the
-    pipeline), else TensorFlow's reason. Tried on a fresh iterator, written to a temporary directory."""
+    """None when tf.data can checkpoint iterators of `ds` (TFDS, cached TFRecords: no Python in the
+    pipeline), else TensorFlow's reason. The dataset's graph is serialized as SerializeIterator serializes
+    it, refusing external state; a fresh iterator would not do (it saves before its inputs are opened)."""
     import tensorflow as tf
 
-    iterator = iter(ds)
     try:
-        with tempfile.TemporaryDirectory(prefix="mt0_probe_") as tmp:
-            tf.train.Checkpoint(ds=iterator).write(os.path.join(tmp, "probe"))
+        ds._as_serialized_graph(  # pylint: disable=protected-access
+            external_state_policy=tf.data.experimental.ExternalStatePolicy.FAIL)
     except (tf.errors.FailedPreconditionError, tf.errors.UnimplementedError) as err:
         return err.message.strip().splitlines()[0]
-    finally:
-        del iterator
     return None
 
 

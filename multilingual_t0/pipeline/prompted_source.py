@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Optional, Tuple
 import seqio
 import tensorflow as tf
 
+from multilingual_t0 import settings
 from multilingual_t0.catalog.datasets import DatasetSpec
 from multilingual_t0.prompting.renderer import Renderer
 from multilingual_t0.sources.layouts import catalog_split
@@ -47,6 +48,7 @@ class PromptedDataSource(StreamedSource):
         self.template_from = template_from or (spec.dataset, spec.subset)
         # The task's output features, when its chain starts with preprocessors.tokenize (see above).
         self.tokenize_features = tokenize_features
+        self._renderer: Optional[Renderer] = None
 
     @property
     def output_signature(self) -> Mapping[str, tf.TensorSpec]:
@@ -56,9 +58,14 @@ class PromptedDataSource(StreamedSource):
         return signature
 
     def renderer(self) -> Renderer:
-        return Renderer(self.task, *self.template_from, self.template,
-                        with_choices=self.with_choices,
-                        require_one_correct_choice=self.require_one_correct_choice, strict=self.strict)
+        """The task's renderer, made once per strictness: a stream reopens its split every epoch (often, on
+        small splits), and compiling the template costs more than rendering a record."""
+        strict = settings.current().strict if self.strict is None else self.strict
+        if self._renderer is None or self._renderer.strict != strict:
+            self._renderer = Renderer(self.task, *self.template_from, self.template,
+                                      with_choices=self.with_choices,
+                                      require_one_correct_choice=self.require_one_correct_choice, strict=strict)
+        return self._renderer
 
     def locate(self, split: str) -> LocatedSplit:
         """The split in the configured source (DataNotFoundError naming every place tried)."""

@@ -37,26 +37,35 @@ def _train(tmp_path, model_dir, steps, period, seed=None, hosts=1, extra=()):
             *extra]
     if seed is not None:
         argv.append(f"train/utils.DatasetConfig.seed={seed}")
-    if hosts == 1:
-        runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
-    else:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        runs = [subprocess.Popen(argv + ["--multiprocess_gpu", f"--coordinator_address=127.0.0.1:{port}",
-                                         f"--process_count={hosts}", f"--process_index={i}"],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for i in range(hosts)]
-    errs = []
-    try:
-        for run in runs:
-            errs.append(run.communicate(timeout=900)[1])
-    finally:
-        for run in runs:
-            run.kill()
-    for run, err in zip(runs, errs):
-        assert run.returncode == 0, err[-4000:]
+    port = _free_port()
+    flags = [[]] if hosts == 1 else [["--multiprocess_gpu", f"--coordinator_address=127.0.0.1:{port}",
+                                      f"--process_count={hosts}", f"--process_index={i}"] for i in range(hosts)]
+    # Each process logs to a file: a pipe read after another process's would fill up and stall that process,
+    # and with it the other hosts at their next collective.
+    logs = [model_dir.parent / f"{model_dir.name}-{steps}-process{i}.log" for i in range(hosts)]
+    runs = []
+    for extra_flags, log in zip(flags, logs):
+        with open(log, "w") as out:
+            runs.append(subprocess.Popen(argv + extra_flags, env=env, stdout=out, stderr=subprocess.STDOUT))
+    timed_out = False
+    for run in runs:
+        try:
+            run.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            for other in runs:
+                other.kill()
+            run.wait()
+    errs = [log.read_text() for log in logs]
+    for i, (run, err) in enumerate(zip(runs, errs)):
+        assert run.returncode == 0 and not timed_out, f"process {i} of {hosts}:\n{err[-4000:]}"
     return errs
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _state(checkpoint):
@@ -64,7 +73,12 @@ def _state(checkpoint):
     import jax
     import orbax.checkpoint as ocp
 
-    tree = ocp.PyTreeCheckpointer().restore(str(checkpoint / "state"))
+    checkpointer = ocp.PyTreeCheckpointer()
+    meta = checkpointer.metadata(str(checkpoint / "state"))
+    meta = getattr(meta, "item_metadata", meta) or meta
+    # As numpy arrays: a multi-process checkpoint's sharding cannot be rebuilt in this one process.
+    restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), getattr(meta, "tree", meta))
+    tree = checkpointer.restore(str(checkpoint / "state"), restore_args=restore_args)
     return {jax.tree_util.keystr(path): np.asarray(leaf)
             for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
 

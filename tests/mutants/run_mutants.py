@@ -128,6 +128,23 @@ MUTANTS = (
                  "result.unverified = sum(not _verified(path, fileio.size(path)) for path in located.files)",
                  "result.unverified = 0"),),
            ("tests/test_check.py",)),
+    Mutant("M19", "a restored feed does not drop the rows of its group already returned (repeats them)",
+           (Edit("multilingual_t0/pipeline/resumable_feed.py",
+                 'self.groups[0].taken = saved["skip_rows"]', "pass"),),
+           ("tests/test_resumable_feed.py",)),
+    Mutant("M20", "every epoch of a task is read in epoch 0's shuffled order",
+           (Edit("multilingual_t0/sources/reading.py",
+                 'self.key = f"{self.seed}:{epoch}:{shard_index}:{num_shards}"',
+                 'self.key = f"{self.seed}:0:{shard_index}:{num_shards}"'),),
+           ("tests/test_resumable_feed.py", "tests/test_resumable_reading.py")),
+    Mutant("M21", "a restored reader starts its window over (the emitted part is read again)",
+           (Edit("multilingual_t0/sources/reading.py",
+                 'del self._window[len(self._window) - start["emitted"]:]', "pass"),),
+           ("tests/test_resumable_reading.py",)),
+    Mutant("M22", "a task without examples on a host ends the mixture quietly again",
+           (Edit("multilingual_t0/pipeline/streamed_mixture.py",
+                 "raise no_examples_error(self.task.name, self.split, self.shard, self.epoch)", "return None"),),
+           ("tests/test_resumable_feed.py",)),
 )
 
 

@@ -41,6 +41,9 @@ def _shared_vocabulary_class():
         Here the tokenizer is created once, outside any graph (`tf.init_scope`), and every dataset's
         functions capture its resource handle. Same op, same model: the same ids. Equality with seqio's
         class is unchanged (T5X compares vocabularies by path and settings).
+        The tokenizer's resource belongs to its eager kernel: `tf.random.set_seed`, which clears TensorFlow's
+        kernel cache, deletes it, and pipelines built before then fail ("SentencepieceOp ... does not
+        exist"). Set TensorFlow's global seed before building datasets, not after (T5X does not set it).
         """
 
         @property

@@ -195,7 +195,7 @@ def test_inputs_that_cannot_resume_are_refused_at_start_unless_checkpoints_are_o
     """seqio's per-task pipelines of streamed tasks run Python: refused at start with the setting to turn off
     (cached tasks and TFDS, which tf.data can save, are served: tests/test_scripts.py's cache test)."""
     monkeypatch.setenv("MT0_MIXTURE_FEED", "per_task")
-    config = DatasetConfig("mt5_sglue_train", LENGTHS)
+    config = DatasetConfig("super_glue_rte_GPT_3_style", LENGTHS)
     with pytest.raises(NotResumableError, match="DATASET_CHECKPOINTS=False.*MT0_MIXTURE_FEED=per_task|"
                                                 "MT0_MIXTURE_FEED=per_task.*DATASET_CHECKPOINTS=False"):
         resumable.get_dataset(config, 0, 1, seqio.EncDecFeatureConverter)

@@ -1,6 +1,7 @@
 """`task_draws.seed_pairs_at` gives the rows of `Dataset.random(seed).batch(2)` at any position, in numpy,
 equal to TF's own stream."""
 
+import functools
 import json
 import os
 import subprocess
@@ -40,24 +41,32 @@ def test_elements_are_uint32_values():
     assert rows.min() >= 0 and rows.max() < 2**32 and rows.max() >= 2**31
 
 
-def _tf_rows_under_global_seed(global_seed, seed, count):
-    """TF's stream after tf.random.set_seed(global_seed), computed in a child process: set_seed clears TF's
-    eager kernel cache, which deletes kernel-owned resources such as this process's shared SentencePiece
-    tokenizer (pipeline/vocab.py), and every tf.data pipeline of later tests would then fail."""
+GLOBAL_CASES = [(0, 3, 20), (5, 3, 20), (2**33 + 1, 3, 20), (0, 0, 6)]  # (global seed, op seed, rows)
+
+
+@functools.lru_cache(maxsize=None)
+def _tf_rows_under_global_seeds():
+    """TF's streams after tf.random.set_seed(g), for every GLOBAL_CASES row, computed in one child process:
+    set_seed clears TF's eager kernel cache, which deletes kernel-owned resources such as this process's
+    shared SentencePiece tokenizer (pipeline/vocab.py), and every tf.data pipeline of later tests would fail."""
     code = ("import json, sys, numpy as np, tensorflow as tf\n"
             "from multilingual_t0.pipeline import task_draws\n"
-            "tf.random.set_seed(int(sys.argv[1]))\n"
-            "rows = list(task_draws.seed_pairs(int(sys.argv[2])).take(int(sys.argv[3])).as_numpy_iterator())\n"
-            "print(json.dumps(np.stack(rows).astype(np.int64).tolist()))\n")
-    out = subprocess.run([sys.executable, "-c", code, str(global_seed), str(seed), str(count)],
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert out.returncode == 0, out.stderr[-2000:]
-    return np.array(json.loads(out.stdout.strip().splitlines()[-1]), dtype=np.int64)
+            "out = []\n"
+            "for g, seed, count in json.loads(sys.argv[1]):\n"
+            "    tf.random.set_seed(g)\n"
+            "    rows = list(task_draws.seed_pairs(seed).take(count).as_numpy_iterator())\n"
+            "    out.append(np.stack(rows).astype(np.int64).tolist())\n"
+            "print(json.dumps(out))\n")
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(GLOBAL_CASES)], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout.strip().splitlines()[-1])
+    return {case: np.array(r, dtype=np.int64) for case, r in zip(GLOBAL_CASES, rows)}
 
 
 def test_global_seed():
     for global_seed in (0, 5, 2**33 + 1):
-        expected = _tf_rows_under_global_seed(global_seed, 3, 20)
+        expected = _tf_rows_under_global_seeds()[(global_seed, 3, 20)]
         np.testing.assert_array_equal(task_draws.seed_pairs_at(3, 0, 20, global_seed=global_seed), expected)
         assert not np.array_equal(task_draws.seed_pairs_at(3, 0, 20), expected)
 
@@ -66,7 +75,7 @@ def test_global_seed_zero_with_op_seed_zero():
     # get_seed turns (0, 0) into (0, 2**31 - 1).
     assert task_draws.random_dataset_seeds(0, global_seed=0) == (0, 2**31 - 1)
     np.testing.assert_array_equal(task_draws.seed_pairs_at(0, 0, 6, global_seed=0),
-                                  _tf_rows_under_global_seed(0, 0, 6))
+                                  _tf_rows_under_global_seeds()[(0, 0, 6)])
 
 
 def test_far_start_does_not_iterate():

@@ -75,6 +75,7 @@ def test_batches_equal_seqio_get_dataset_on_the_fused_feed(registered):
     ("mt5_sglue_train", (0, 2), (1, 2, 5)),
     ("mt5_sglue_train", (1, 2), (3,)),
     ("mt5_xp3_train", (0, 1), (2, 5)),
+    ("mt5_xp3_train", (1, 2), (3,)),
     ("resumable_test_mine", (0, 1), (1, 3, 6)),
     ("super_glue_rte_GPT_3_style", (1, 2), (2,)),
 ])

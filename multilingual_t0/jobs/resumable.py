@@ -65,7 +65,8 @@ def get_dataset(cfg: Any, shard_id: int, num_shards: int, feature_converter_cls,
     seed = shared_seed(cfg.seed)
     converter = feature_converter_cls(pack=cfg.pack, use_custom_packing_ops=cfg.use_custom_packing_ops)
     batch_size = cfg.batch_size // num_shards
-    reason = _why_not_resumable(provider, cfg)
+    reason = ("the tasks are read from their cache (USE_CACHED_TASKS=True) by seqio's pipelines."
+              if cfg.use_cached else None)
     if reason is None:
         tasks, rates = _tasks_and_rates(provider, cfg.split)
         try:
@@ -108,12 +109,6 @@ def why_tf_data_cannot_save(ds) -> Optional[str]:
             external_state_policy=tf.data.experimental.ExternalStatePolicy.FAIL)
     except (tf.errors.FailedPreconditionError, tf.errors.UnimplementedError) as err:
         return err.message.strip().splitlines()[0]
-    return None
-
-
-def _why_not_resumable(provider, cfg) -> Optional[str]:
-    if cfg.use_cached:
-        return "the tasks are read from their cache (USE_CACHED_TASKS=True) by seqio's pipelines."
     return None
 
 

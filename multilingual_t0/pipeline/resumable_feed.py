@@ -85,25 +85,26 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         self.batch_size = int(batch_size)
         self.group_size = max(self.lengths.values())
         self.draws = TaskDraws(rates)
-        self._convert = self._converter_fn(trim_output_features)
+        self.trim = trim_output_features
+        self._convert = self._converter_fn()
         self._spec = None
         self._reset(None)
 
     # -- the TensorFlow part: a group of example strings -> packed rows ------------------------------
-    def _pipeline(self, inputs: tf.Tensor, targets: tf.Tensor, trim: bool) -> tf.data.Dataset:
+    def _pipeline(self, inputs: tf.Tensor, targets: tf.Tensor) -> tf.data.Dataset:
         first = self.tasks[0]
         ds = tf.data.Dataset.from_tensors({"inputs": inputs, "targets": targets})
         ds = ds.map(lambda batch: prepare_batch(batch, False, first.source.tokenize_features)).unbatch()
-        ds = shared_chain(ds, first, self.lengths, self.seed, trim)
+        ds = shared_chain(ds, first, self.lengths, self.seed, self.trim)
         return self.converter(ds, task_feature_lengths=self.lengths)
 
-    def _converter_fn(self, trim: bool):
-        # Traced once per feed (autograph stays on: seqio's packing map needs it, and nested tf.data
-        # functions inherit the setting).
+    def _converter_fn(self):
+        # Traced once per feed and seed (autograph stays on: seqio's packing map needs it, and nested
+        # tf.data functions inherit the setting).
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string)] * 2)
         def convert(inputs, targets):
             # Every row of the group in one element (a group of G examples packs into at most G rows).
-            return self._pipeline(inputs, targets, trim).batch(self.group_size + 1).get_single_element()
+            return self._pipeline(inputs, targets).batch(self.group_size + 1).get_single_element()
 
         return convert
 
@@ -111,7 +112,7 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
     def element_spec(self):
         if self._spec is None:
             empty = tf.constant([], tf.string)
-            spec = self._pipeline(empty, empty, True).element_spec
+            spec = self._pipeline(empty, empty).element_spec
             self._spec = {k: dataset_iterator.ArraySpec(v.dtype.as_numpy_dtype, (self.batch_size, *v.shape))
                           for k, v in spec.items()}
         return self._spec
@@ -186,6 +187,13 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
     def reset(self) -> None:
         self._reset(None)
 
+    def _settings(self) -> Dict[str, Any]:
+        """What a saved position must have been written with to be restored here."""
+        return {"version": STATE_VERSION, "name": self.name, "tasks": [t.name for t in self.tasks],
+                "split": self.split, "shard": list(self.shard), "shuffle": self.shuffle,
+                "num_epochs": self.num_epochs, "lengths": self.lengths, "batch_size": self.batch_size,
+                "converter": type(self.converter).__name__, "pack": bool(getattr(self.converter, "pack", False))}
+
     def position(self) -> Dict[str, Any]:
         """What `save` writes: the settings that must match on restore, and where the feed stands."""
         if self.groups:
@@ -193,11 +201,7 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
             start, skip = group.start, group.taken
         else:
             start, skip = self._note(), 0
-        return {"version": STATE_VERSION, "name": self.name, "tasks": [t.name for t in self.tasks],
-                "split": self.split, "shard": list(self.shard), "shuffle": self.shuffle, "seed": self.seed,
-                "num_epochs": self.num_epochs, "lengths": self.lengths, "batch_size": self.batch_size,
-                "converter": type(self.converter).__name__, "pack": bool(getattr(self.converter, "pack", False)),
-                "batches": self.batches, "start": start, "skip_rows": skip}
+        return {**self._settings(), "seed": self.seed, "batches": self.batches, "start": start, "skip_rows": skip}
 
     def save(self, filename) -> None:
         fileio.write_text(str(filename), json.dumps(self.position()))
@@ -209,18 +213,17 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
 
     def resume(self, saved: Dict[str, Any], where: str = "the saved state") -> None:
         """Continue from `position()`'s dict: the group it names is drawn again and its returned rows dropped."""
-        mine = self.position()
-        for key in ("version", "name", "tasks", "split", "shard", "shuffle", "num_epochs", "lengths",
-                    "batch_size", "converter", "pack"):
-            if saved.get(key) != mine[key]:
+        for key, mine in self._settings().items():
+            if saved.get(key) != mine:
                 raise NotResumableError(
                     f"the dataset checkpoint {where} was written by another input: its {key} is "
-                    f"{_short(saved.get(key))}, this run's is {_short(mine[key])}. Restore with the settings "
+                    f"{_short(saved.get(key))}, this run's is {_short(mine)}. Restore with the settings "
                     f"it was written with, or start without it (utils.RestoreCheckpointConfig.restore_dataset=False).")
         if saved["seed"] != self.seed:
             log.info("input %r: continuing with the checkpoint's seed %d (this run drew %d)", self.name,
                      saved["seed"], self.seed)
             self.seed = saved["seed"]
+            self._convert = self._converter_fn()  # the chain is traced with its seed
         self._reset(saved["start"])
         self.batches = saved["batches"]
         if saved["skip_rows"]:

@@ -69,14 +69,8 @@ class TaskStream:
         self._it = self._open(self.epoch, state["reader"] if state else None)
 
     def _open(self, epoch: int, reader_state: Optional[dict] = None) -> Iterator[Dict[str, Any]]:
-        source = self.task.source
-        try:
-            examples, self.reader = source.resumable_examples(self.split, *self.shard, **self.order, epoch=epoch,
-                                                              state=reader_state)
-        except NotResumableError:
-            if reader_state is not None:
-                raise
-            examples, self.reader = source.iter_examples(self.split, *self.shard, **self.order, epoch=epoch), None
+        examples, self.reader = self.task.source.open_examples(self.split, *self.shard, **self.order, epoch=epoch,
+                                                               state=reader_state)
         return iter(examples)
 
     def reopened(self) -> "TaskStream":

@@ -28,7 +28,7 @@ import tensorflow as tf
 from multilingual_t0 import settings
 from multilingual_t0.pipeline.python_calls import CALLS
 from multilingual_t0.sources.located import LocatedSplit
-from multilingual_t0.sources.reading import resolve_seed
+from multilingual_t0.sources.reading import SplitReader, resolve_seed
 
 EXAMPLES_PER_CALL = 256
 FIRST_CALL = 8  # calls grow 8, 16, 32 ... to EXAMPLES_PER_CALL
@@ -140,20 +140,19 @@ class StreamedSource(seqio.DataSource):
                       seed: Optional[int] = None, epoch: int = 0) -> Iterator[Dict[str, Any]]:
         """Python iterator over this host's examples (no TensorFlow): used by tf.data and by tools.
         shuffle/seed/epoch: the reading order (sources/reading.py); file order when shuffle is False."""
+        return self.open_examples(split, shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)[0]
+
+    def open_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
+                      seed: Optional[int] = None, epoch: int = 0, state: Optional[dict] = None
+                      ) -> Tuple[Iterator[Dict[str, Any]], Optional[SplitReader]]:
+        """(examples, reader). The reader is the SplitReader under them, whose `state()`, taken when an example
+        has just been returned, resumes (`state=`) right after that example's record; None for data read as
+        a Hub stream (NotResumableError if `state` is given for one)."""
         settings.check_job_settings()  # a worker whose MT0_* settings differ from the launcher's stops here
         located = self.locate(split)  # raises here when the split is missing, not inside tf.data
-        records = located.records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)
-        return self.examples(located, split, records)
-
-    def resumable_examples(self, split: str, shard_index: int, num_shards: int, *, shuffle: bool,
-                           seed: Optional[int], epoch: int, state: Optional[dict] = None):
-        """(examples, reader): `iter_examples`' examples read through a SplitReader whose `state()`, taken
-        when an example has just been returned, resumes (`state=`) right after that example's record.
-        Raises NotResumableError for data read as a Hub stream."""
-        settings.check_job_settings()
-        located = self.locate(split)
-        reader = located.reader(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch, state=state)
-        return self.examples(located, split, located.records(raw=reader)), reader
+        raw = located.raw_records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch, state=state)
+        reader = raw if isinstance(raw, SplitReader) else None
+        return self.examples(located, split, located.mapped(raw)), reader
 
     def _streamed(self, split: str, shuffle: bool, seed: Optional[int],
                   shard_info: Optional[seqio.ShardInfo]) -> tf.data.Dataset:

@@ -19,7 +19,7 @@ from multilingual_t0.errors import DataNotFoundError, NotResumableError
 from multilingual_t0.sources import fileio, hub
 from multilingual_t0.sources.files import InvalidRecord, Record, find_files, glob_files, read_files
 from multilingual_t0.sources.layouts import SplitLayout
-from multilingual_t0.sources.reading import SplitReader, read_split, resolve_seed
+from multilingual_t0.sources.reading import read_split, resolve_seed
 
 KIND_LABELS = {"mirror": "mirror", "samples": "embedded samples", "hub": "Hugging Face Hub", "tfds": "TFDS"}
 HUB_SHUFFLE_BUFFER = 10_000  # datasets' own shuffle buffer for Hub streams
@@ -64,37 +64,31 @@ class LocatedSplit:
     def __iter__(self) -> Iterator[Any]:
         return (record for _, record in self.records())
 
-    @property
-    def resumable(self) -> bool:
-        """Whether a reader's position can be saved and restored (files: yes; a Hub stream: no)."""
-        return self.hub_stream is None
-
-    def reader(self, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-               seed: Optional[int] = None, epoch: int = 0, state: Optional[dict] = None) -> SplitReader:
-        """The raw (index, record) reader of this host's part, resumable from `state` (files only)."""
-        if not self.resumable:
+    def raw_records(self, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
+                    seed: Optional[int] = None, epoch: int = 0, state: Optional[dict] = None) -> Iterator[Tuple[int, Any]]:
+        """(index in the split, raw record) of host `shard_index` of `num_shards`: a SplitReader (sources/
+        reading.py: its `state()` resumes it, given back as `state`) for files, a plain iterator for a Hub
+        stream, whose position cannot be saved (NotResumableError when `state` is given)."""
+        if self.hub_stream is None:
+            return read_split(self.files, shuffle=shuffle, seed=seed, shard_index=shard_index,
+                              num_shards=num_shards, epoch=epoch, state=state)
+        if state is not None:
             raise NotResumableError(
                 f"{self.origin} is read as a Hugging Face Hub stream, whose position cannot be saved in a "
                 f"dataset checkpoint; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror).")
-        return read_split(self.files, shuffle=shuffle, seed=seed, shard_index=shard_index,
-                          num_shards=num_shards, epoch=epoch, state=state)
+        return self._hub_records(shard_index, num_shards, shuffle, seed, epoch)
 
     def records(self, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-                seed: Optional[int] = None, epoch: int = 0, raw: Optional[Iterable[Tuple[int, Any]]] = None
-                ) -> Iterator[Tuple[int, Any]]:
+                seed: Optional[int] = None, epoch: int = 0) -> Iterator[Tuple[int, Any]]:
         """(index in the split, record) of host `shard_index` of `num_shards`, the family's field mapping
-        applied; InvalidRecord for what could not be decoded (counted by the caller). `raw`: read these
-        (a `reader()`) instead of opening the split."""
-        if raw is not None:
-            pass
-        elif self.hub_stream is not None:
-            raw = self._hub_records(shard_index, num_shards, shuffle, seed, epoch)
-        else:
-            raw = read_split(self.files, shuffle=shuffle, seed=seed, shard_index=shard_index,
-                             num_shards=num_shards, epoch=epoch)
+        applied; InvalidRecord for what could not be decoded (counted by the caller)."""
+        return self.mapped(self.raw_records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch))
+
+    def mapped(self, raw: Iterable[Tuple[int, Any]]) -> Iterator[Tuple[int, Any]]:
+        """`raw` (index, record) pairs with the family's field mapping applied, read one at a time."""
         layout = self.layout
         if not (layout.field_map or layout.jinja_keys):
-            return raw
+            return iter(raw)
         return ((i, r if isinstance(r, InvalidRecord) else normalize(r, layout.field_map, layout.jinja_keys))
                 for i, r in raw)
 

@@ -170,12 +170,10 @@ class SplitReader:
                  shard_index: int = 0, num_shards: int = 1, epoch: int = 0, state: Optional[dict] = None):
         if not 0 <= shard_index < num_shards:
             raise ValueError(f"shard index {shard_index} is not in [0, {num_shards})")
-        self.files = list(files)
         self.shuffle = shuffle
-        self.seed = resolve_seed(seed) if shuffle else seed
-        self.key = f"{self.seed}:{epoch}:{shard_index}:{num_shards}"
-        self.shard_index, self.num_shards = shard_index, num_shards
-        self.units, self.modulus, cut = _units(self.files, shuffle, shard_index, num_shards)
+        self.key = f"{resolve_seed(seed) if shuffle else seed}:{epoch}:{shard_index}:{num_shards}"
+        self.shard_index = shard_index
+        self.units, self.modulus, cut = _units(list(files), shuffle, shard_index, num_shards)
         self.buffer = settings_module.current().shuffle_buffer
         self.cycle = len(self.units) if cut else SHUFFLE_CYCLE
         self.block = (max(MIN_SHARD_BLOCK_BYTES, min(SHARD_BLOCK_BYTES, SHUFFLE_READ_BUDGET // max(1, len(self.units))))

@@ -168,7 +168,7 @@ def test_download_xp3_a_benchmark_and_an_mc4_language_from_local_hub_layouts(tmp
     assert sorted(xp3_targets) == sorted(f"t{i}" for i in range(500)) and xp3_targets[:50] != [f"t{i}" for i in range(50)]
     xnli_task = seqio.get_mixture_or_task("xnli.fr_GPT_3_style_score_eval")
     assert len(list(xnli_task.source.iter_examples("validation"))) == 30
-    docs = list(seqio.get_mixture_or_task("mt5_lm_adapt.sw").source.iter_examples("validation"))
+    docs = [d for _, d in seqio.get_mixture_or_task("mt5_lm_adapt.sw").source.locate("validation").records()]
     assert sorted(d["text"] for d in docs) == sorted(f"Hati c4-sw-validation.tfrecord-00000-of-00001.json.gz {i}"
                                                      for i in range(10))
     # A rerun finds every split complete and fetches nothing.

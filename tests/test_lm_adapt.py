@@ -138,54 +138,37 @@ def test_task_yields_contiguous_prefix_lm_spans(registered, code):
     assert seen >= 10  # several segments per document at these lengths
 
 
-def _synthetic_prefix_lm(num_docs, doc_length, lengths, seed):
-    """The registered chain's objective on documents of distinct consecutive token ids."""
-    features = mc4_source.output_features()
-    docs = tf.data.Dataset.range(num_docs).map(
-        lambda i: {"targets": tf.range(doc_length, dtype=tf.int32) + 1000
-                   + tf.cast(i, tf.int32) * doc_length})
-    with seqio.utils.map_seed_manager(seed):
-        ds = mc4_source.prefix_lm_objective(docs, lengths, features)
-        ds = seqio.preprocessors.append_eos_after_trim(ds, sequence_length=lengths,
-                                                       output_features=features)
-    return list(ds.as_numpy_iterator())
-
-
-def test_split_point_is_uniform_over_1_to_L_minus_1():
-    lengths = {"inputs": 33, "targets": 64}  # segments of 32 tokens (one kept for the inputs' EOS)
-    examples = _synthetic_prefix_lm(num_docs=1000, doc_length=300, lengths=lengths, seed=7)
-    split_points = []
-    for ex in examples:
-        inputs, targets = ex["inputs"][:-1], ex["targets"][:-1]
-        span = np.concatenate([inputs, targets])
-        assert len(inputs) >= 1 and len(targets) >= 1
-        np.testing.assert_array_equal(np.diff(span), 1)  # contiguous
-        assert (span[0] - 1000) % 300 % 32 == 0  # starts at a segment boundary
-        if len(span) == 32:  # full segments (each document's last one is 300 % 32 = 12 long)
-            split_points.append(len(inputs))
-    assert len(split_points) == 9000  # 9 full segments per document, none dropped
-    counts = np.bincount(split_points, minlength=32)[1:]  # k in 1..31
-    assert counts[0] > 0 and counts[-1] > 0 and len(counts) == 31
-    assert stats.chisquare(counts).pvalue > CHI2_MIN_P
-    # the short segment (L = 12) is split uniformly in [1, 11] as well
-    short = [len(ex["inputs"]) - 1 for ex in examples if len(ex["inputs"]) + len(ex["targets"]) - 2 == 12]
-    assert len(short) == 1000 and set(short) <= set(range(1, 12))
-
-
-def test_one_token_segments_are_dropped_not_emptied():
-    # documents of 33 tokens: one segment of 32 and a one-token tail, which t5 would leave inputs-less
-    examples = _synthetic_prefix_lm(num_docs=50, doc_length=33, lengths={"inputs": 33, "targets": 64},
-                                    seed=1)
-    assert len(examples) == 50
-    assert all(len(ex["inputs"]) >= 2 and len(ex["targets"]) >= 2 for ex in examples)
-
-
-def test_targets_are_trimmed_to_the_targets_length():
+def test_targets_are_trimmed_to_the_targets_length(registered, tmp_path, monkeypatch):
+    """Through the registered task: long documents give full segments, whose targets the chain trims to the
+    targets length (EOS last), and each example is still a contiguous span of its document."""
+    vocab = get_vocabulary()
+    words = " ".join(f"word{i}" for i in range(400))
+    path = tmp_path / "mc4" / "ha" / "train.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"text": words}) + "\n", encoding="utf-8")
+    monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
+    monkeypatch.setenv("MT0_DATA_DIR", str(tmp_path))
     lengths = {"inputs": 129, "targets": 16}
-    examples = _synthetic_prefix_lm(num_docs=200, doc_length=128, lengths=lengths, seed=3)
-    assert max(len(ex["targets"]) for ex in examples) == 16
+    ds = seqio.get_mixture_or_task("mt5_lm_adapt.ha").get_dataset(lengths, split="train", shuffle=False, seed=0)
+    examples = list(ds.as_numpy_iterator())
+    document = "," + ",".join(map(str, vocab.encode(words))) + ","
+    assert len(examples) >= 5
     for ex in examples:
-        np.testing.assert_array_equal(np.diff(np.concatenate([ex["inputs"][:-1], ex["targets"][:-1]])), 1)
+        _check_shape(ex, lengths)
+        assert "," + ",".join(map(str, list(ex["inputs"][:-1]) + list(ex["targets"][:-1]))) + "," in document
+    assert max(len(ex["targets"]) for ex in examples) == 16
+    assert max(len(ex["inputs"]) for ex in examples) > 64  # the inputs length decides the segments
+
+
+def test_python_tokenization_equals_seqio_tokenize(registered):
+    """The documents are tokenized in Python (SentencePiece) before the objective: the same ids as seqio's
+    TensorFlow tokenize of the same text, in all six sample scripts."""
+    vocab = get_vocabulary()
+    texts = [t for code in SAMPLE_LANGUAGES for t in sample_documents(code, "train")]
+    ds = tf.data.Dataset.from_tensor_slices({"targets": texts})
+    ds = seqio.preprocessors.tokenize(ds, mc4_source.output_features(), copy_pretokenized=False)
+    tf_ids = [list(ex["targets"]) for ex in ds.as_numpy_iterator()]
+    assert tf_ids == [vocab.tokenizer.EncodeAsIds(t) for t in texts]
 
 
 # ---------------------------------------------------------------------------- mixture sampling
@@ -269,27 +252,13 @@ def test_missing_tfds_is_a_clear_error_offline(registered, tmp_path, monkeypatch
     monkeypatch.setenv("MT0_DATA_SOURCE", "tfds")
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     task = seqio.get_mixture_or_task("mt5_lm_adapt.sw")
-    with pytest.raises(DataNotFoundError, match=r"mC4 language 'sw' split 'train' \(TFDS\)") as err:
+    with pytest.raises(DataNotFoundError, match=r"mC4 language 'sw' \(Swahili\) split 'train' \(TFDS\)") as err:
         task.get_dataset(LENGTHS, split="train")
     assert "c4/multilingual:3.1.0 split 'sw'" in str(err.value) and str(tmp_path) in str(err.value)
     assert not any(tmp_path.iterdir())  # read-only: nothing downloaded or prepared
 
 
 # ------------------------------------------------------------------------------------ HF path
-
-
-def test_hf_prefix_lm_examples_split_uniformly():
-    rng = np.random.default_rng(0)
-    tokens = list(range(100, 100 + 32 * 300))
-    ks = []
-    for ex in lm_adapt_hf.prefix_lm_examples(tokens, rng, inputs_length=33, targets_length=64, eos_id=EOS):
-        span = ex["inputs"][:-1] + ex["targets"][:-1]
-        assert ex["inputs"][-1] == EOS and ex["targets"][-1] == EOS and len(span) == 32
-        assert span == list(range(span[0], span[0] + 32))
-        ks.append(len(ex["inputs"]) - 1)
-    assert len(ks) == 300
-    assert stats.chisquare(np.bincount(ks, minlength=32)[1:]).pvalue > CHI2_MIN_P
-    assert list(lm_adapt_hf.prefix_lm_examples([5], rng, 33, 64, EOS)) == []  # no empty inputs
 
 
 def test_hf_stream_language_probabilities_and_shape(no_network):

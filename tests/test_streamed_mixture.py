@@ -128,11 +128,15 @@ def test_falls_back_to_seqio_and_says_why(mixture, monkeypatch, caplog, setting,
     assert reason in caplog.text
 
 
-def test_tasks_that_are_not_streamed_fall_back(registered):
+def test_tasks_that_cannot_share_one_pipeline_fall_back(registered):
     lm = seqio.get_mixture_or_task("mt5_lm_adapt")
     assert isinstance(lm, streamed_mixture.StreamedMixture)
-    why = streamed_mixture.why_not_fused(lm.tasks, use_cached=False, passthrough_features=None)
-    assert why is not None and "not a streamed task" in why
+    # the 107 LM-adaptation tasks (token ids from their source) share one pipeline...
+    assert streamed_mixture.why_not_fused(lm.tasks, use_cached=False, passthrough_features=None) is None
+    # ...but not with prompted tasks (text, another chain), nor from a cache
+    mixed = [lm.tasks[0], seqio.get_mixture_or_task(TASKS[0][0])]
+    why = streamed_mixture.why_not_fused(mixed, use_cached=False, passthrough_features=None)
+    assert why is not None and "other example columns" in why
     assert "use_cached" in streamed_mixture.why_not_fused(lm.tasks[:1], use_cached=True,
                                                            passthrough_features=None)
 

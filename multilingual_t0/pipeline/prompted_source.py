@@ -19,7 +19,7 @@ from multilingual_t0.catalog.datasets import DatasetSpec
 from multilingual_t0.prompting.renderer import Renderer
 from multilingual_t0.sources.layouts import catalog_split
 from multilingual_t0.sources.located import LocatedSplit, locate
-from multilingual_t0.pipeline.streamed_source import StreamedSource
+from multilingual_t0.pipeline.streamed_source import ExampleContext, StreamedSource
 
 
 class PromptedDataSource(StreamedSource):
@@ -71,7 +71,8 @@ class PromptedDataSource(StreamedSource):
         """The split in the configured source (DataNotFoundError naming every place tried)."""
         return locate(catalog_split(self.spec, self.spec.split(split)))
 
-    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]]):
+    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]],
+                 context: ExampleContext = ExampleContext()):
         """The records rendered through the template (bad records counted in RENDER_STATS)."""
         return self.renderer().render_indexed(records, split)
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from multilingual_t0 import settings
 from multilingual_t0.errors import BadRecordError
-from multilingual_t0.pipeline.streamed_source import StreamedSource
+from multilingual_t0.pipeline.streamed_source import ExampleContext, StreamedSource
 from multilingual_t0.prompting.records import example_or_reason
 from multilingual_t0.prompting.renderer import RENDER_STATS, STRICT_ENV, RenderStats
 from multilingual_t0.sources.located import LocatedSplit
@@ -53,8 +53,8 @@ class RecordsDataSource(StreamedSource):
         self._check_split(split)
         return self.locator(split)
 
-    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]]
-                 ) -> Iterator[Dict[str, str]]:
+    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]],
+                 context: ExampleContext = ExampleContext()) -> Iterator[Dict[str, str]]:
         """The records' text fields (bad records skipped and counted in RENDER_STATS, or raised if strict)."""
         strict = settings.current().strict if self.strict is None else self.strict
         stats = RenderStats(self.task, split)

@@ -34,7 +34,6 @@ from clu.data import dataset_iterator
 
 from multilingual_t0.errors import NotResumableError
 from multilingual_t0.pipeline.streamed_mixture import TaskStream, shared_chain, why_not_fused
-from multilingual_t0.pipeline.streamed_source import prepare_batch
 from multilingual_t0.pipeline.task_draws import TaskDraws, seed_pairs_at
 from multilingual_t0.sources import fileio
 from multilingual_t0.sources.reading import resolve_seed
@@ -86,33 +85,37 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         self.group_size = max(self.lengths.values())
         self.draws = TaskDraws(rates)
         self.trim = trim_output_features
+        self.columns = self.tasks[0].source.columns(with_choices=False)  # every task's alike (why_not_fused)
         self._convert = self._converter_fn()
         self._spec = None
         self._reset(None)
 
     # -- the TensorFlow part: a group of example strings -> packed rows ------------------------------
-    def _pipeline(self, inputs: tf.Tensor, targets: tf.Tensor) -> tf.data.Dataset:
+    def _pipeline(self, columns: Dict[str, tf.Tensor]) -> tf.data.Dataset:
         first = self.tasks[0]
-        ds = tf.data.Dataset.from_tensors({"inputs": inputs, "targets": targets})
-        ds = ds.map(lambda batch: prepare_batch(batch, False, first.source.tokenize_features)).unbatch()
+        ds = tf.data.Dataset.from_tensors(columns)
+        ds = ds.map(lambda batch: self.columns.batch(batch, first.source.tokenize_features)).unbatch()
         ds = shared_chain(ds, first, self.lengths, self.seed, self.trim)
         return self.converter(ds, task_feature_lengths=self.lengths)
 
     def _converter_fn(self):
         # Traced once per feed and seed (autograph stays on: seqio's packing map needs it, and nested
         # tf.data functions inherit the setting).
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)] * 2)
-        def convert(inputs, targets):
+        names = list(self.columns.signature)
+
+        @tf.function(input_signature=list(self.columns.signature.values()))
+        def convert(*values):
             # Every row of the group in one element (a group of G examples packs into at most G rows).
-            return self._pipeline(inputs, targets).batch(self.group_size + 1).get_single_element()
+            columns = dict(zip(names, values))
+            return self._pipeline(columns).batch(self.group_size + 1).get_single_element()
 
         return convert
 
     @property
     def element_spec(self):
         if self._spec is None:
-            empty = tf.constant([], tf.string)
-            spec = self._pipeline(empty, empty).element_spec
+            empty = {k: tf.zeros([0], v.dtype) for k, v in self.columns.signature.items()}
+            spec = self._pipeline(empty).element_spec
             self._spec = {k: dataset_iterator.ArraySpec(v.dtype.as_numpy_dtype, (self.batch_size, *v.shape))
                           for k, v in spec.items()}
         return self._spec
@@ -122,8 +125,8 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         """Streams and draw counter as they stood at `start` (a group's note), or at the beginning."""
         shard = self.shard
         task_states = start["tasks"] if start else [None] * len(self.tasks)
-        self.streams = [TaskStream(t, self.split, shard, self.shuffle, self.seed, self.num_epochs, state=s)
-                        for t, s in zip(self.tasks, task_states)]
+        self.streams = [TaskStream(t, self.split, shard, self.shuffle, self.seed, self.num_epochs, state=s,
+                                   sequence_length=self.lengths) for t, s in zip(self.tasks, task_states)]
         self.drawn = start["drawn"] if start else 0
         self.ended = start["ended"] if start else self.draws.empty
         self.groups: collections.deque = collections.deque()
@@ -140,8 +143,7 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         size = self.group_size
         chosen = (np.full(size, self.draws.kept[0]) if self.draws.single
                   else self.draws.draw(seed_pairs_at(self.seed, self.drawn, size)))
-        inputs: List[bytes] = []
-        targets: List[bytes] = []
+        examples: List[Dict[str, Any]] = []
         for k in chosen.tolist():
             example = self.streams[k].next()
             if example is None:  # as sample_from_datasets(stop_on_empty_dataset=True): the mixture ends here
@@ -149,13 +151,11 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
                          self.split)
                 self.ended = True
                 break
-            inputs.append(example["inputs"].encode("utf-8"))
-            targets.append(example["targets"].encode("utf-8"))
+            examples.append(example)
         self.drawn += size
-        if not inputs:
+        if not examples:
             return False
-        rows = {k: v.numpy() for k, v in self._convert(tf.constant(inputs, tf.string),
-                                                         tf.constant(targets, tf.string)).items()}
+        rows = {k: v.numpy() for k, v in self._convert(*self.columns.columns(examples).values()).items()}
         self.groups.append(_Group(start, rows))
         return True
 
@@ -163,7 +163,8 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         """Raises HostWithoutExamplesError (task, host shard, counts) for a task drawn with a positive rate
         that yields no example on this host: checked when the input is built, not when the mixture ends."""
         for k in self.draws.kept.tolist():
-            TaskStream(self.tasks[k], self.split, self.shard, self.shuffle, self.seed, 1).next()
+            TaskStream(self.tasks[k], self.split, self.shard, self.shuffle, self.seed, 1,
+                       sequence_length=self.lengths).next()
 
     # -- DatasetIterator ---------------------------------------------------------------------------------
     def __next__(self) -> Dict[str, np.ndarray]:

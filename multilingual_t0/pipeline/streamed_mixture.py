@@ -33,10 +33,10 @@ import seqio
 import tensorflow as tf
 
 from multilingual_t0 import settings
-from multilingual_t0.errors import HostWithoutExamplesError, NotResumableError
+from multilingual_t0.errors import HostWithoutExamplesError
 from multilingual_t0.pipeline.python_calls import CALLS
-from multilingual_t0.pipeline.streamed_source import (EXAMPLES_PER_CALL, StreamedSource, input_boundary,
-                                                      prepare_batch, with_map_fusion)
+from multilingual_t0.pipeline.streamed_source import (EXAMPLES_PER_CALL, ExampleColumns, StreamedSource,
+                                                      input_boundary, with_map_fusion)
 from multilingual_t0.pipeline.task_draws import TaskDraws, seed_pairs
 from multilingual_t0.prompting.renderer import RENDER_STATS
 from multilingual_t0.sources.reading import resolve_seed
@@ -52,38 +52,38 @@ class TaskStream:
     """One task's examples as its source streams them, repeated `num_epochs` times (None: forever) as
     seqio's `repeat` would: every epoch reopens the split in its own shuffled order.
 
-    `state()` is where the stream stands (epoch and the reader's position: sources/reading.py), and
-    `TaskStream(..., state=...)` continues from there. An epoch without any example on this host raises
-    HostWithoutExamplesError (task, host shard, counts) instead of ending the mixture quietly."""
+    `state()` is where the stream stands (epoch and the examples' position: streamed_source.ExampleStream),
+    and `TaskStream(..., state=...)` continues from there. An epoch without any example on this host raises
+    HostWithoutExamplesError (task, host shard, counts) instead of ending the mixture quietly.
+    `sequence_length`: the feature lengths the examples are made for (mC4's prefix-LM segments)."""
 
     def __init__(self, task: seqio.Task, split: str, shard: tuple, shuffle: bool, seed: Optional[int],
-                 num_epochs: Optional[int], state: Optional[dict] = None):
+                 num_epochs: Optional[int], state: Optional[dict] = None,
+                 sequence_length: Optional[Dict[str, int]] = None):
         self.task = task
         self.split = split
         self.shard = shard
         self.order = dict(shuffle=shuffle, seed=resolve_seed(seed) if shuffle else seed)
+        self.sequence_length = sequence_length
         self.num_epochs = num_epochs
         self.epoch = state["epoch"] if state else 0
         self._yielded = state["yielded"] if state else False
         # locate now: a missing split fails in get_dataset, not inside tf.data
-        self._it = self._open(self.epoch, state["reader"] if state else None)
+        self._it = self._open(self.epoch, state)
 
-    def _open(self, epoch: int, reader_state: Optional[dict] = None) -> Iterator[Dict[str, Any]]:
-        examples, self.reader = self.task.source.open_examples(self.split, *self.shard, **self.order, epoch=epoch,
-                                                               state=reader_state)
-        return iter(examples)
+    def _open(self, epoch: int, state: Optional[dict] = None):
+        return self.task.source.open_examples(self.split, *self.shard, **self.order, epoch=epoch, state=state,
+                                              sequence_length=self.sequence_length)
 
     def reopened(self) -> "TaskStream":
         """A fresh stream from epoch 0 (a new iterator over the same dataset), with the same seed."""
         return TaskStream(self.task, self.split, self.shard, self.order["shuffle"], self.order["seed"],
-                          self.num_epochs)
+                          self.num_epochs, sequence_length=self.sequence_length)
 
     def state(self) -> dict:
-        """Where this stream stands, JSON-able: right after the last example it returned."""
-        if self.reader is None:
-            raise NotResumableError(f"task {self.task.name!r}: its {self.split!r} data is read as a Hub stream, "
-                                    "whose position cannot be saved; read a mirror (`mt0 download`).")
-        return {"epoch": self.epoch, "yielded": self._yielded, "reader": self.reader.state()}
+        """Where this stream stands, JSON-able: right after the last example it returned (NotResumableError
+        for data read as a Hub stream)."""
+        return {"epoch": self.epoch, "yielded": self._yielded, **self._it.state()}
 
     def next(self) -> Optional[Dict[str, Any]]:
         """The next example, or None when the stream has ended (after `num_epochs` epochs)."""
@@ -136,10 +136,12 @@ def why_not_fused(tasks: Sequence[seqio.Task], use_cached: bool, passthrough_fea
     first = tasks[0]
     for task in tasks:
         source = task.source
-        if not isinstance(source, StreamedSource) or not source.tokenize_features:
+        if not isinstance(source, StreamedSource) or not (source.tokenize_features or source.token_ids):
             return f"task {task.name!r} is not a streamed task tokenized by its source"
-        if not _same_features(source.tokenize_features, task.output_features):
+        if source.tokenize_features and not _same_features(source.tokenize_features, task.output_features):
             return f"task {task.name!r} tokenizes other features than it outputs"
+        if source.columns(with_choices=False) != first.source.columns(with_choices=False):
+            return f"task {task.name!r} gives other example columns than {first.name!r}"
         if _chain_signature(task) != _chain_signature(first):
             return f"task {task.name!r} has another preprocessor chain than {first.name!r}"
         if not _same_features(task.output_features, first.output_features):
@@ -180,8 +182,9 @@ class StreamedMixture(seqio.Mixture):
         draws = TaskDraws(self._get_all_mixing_rates(tasks))
         pairs = seed_pairs(sample_seed)
         shard = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
-        streams = [TaskStream(t, split, shard, shuffle, seed, num_epochs) for t in tasks]
-        ds = mixed_dataset(streams, draws, pairs, self.name, tasks[0].source.tokenize_features)
+        streams = [TaskStream(t, split, shard, shuffle, seed, num_epochs, sequence_length=sequence_length)
+                   for t in tasks]
+        ds = mixed_dataset(streams, draws, pairs, self.name, tasks[0].source)
         ds = shared_chain(ds, tasks[0], sequence_length, seed, trim_output_features, copy_pretokenized)
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -210,10 +213,11 @@ class MixedBatches:
     one-line generator yields per iterator; its `finally` drops them when the iterator goes. The first
     iterator uses the streams located in get_dataset; later ones reopen every stream from epoch 0."""
 
-    def __init__(self, streams: List[TaskStream], draws: TaskDraws, name: str):
+    def __init__(self, streams: List[TaskStream], draws: TaskDraws, name: str, columns: ExampleColumns):
         self.located = streams
         self.draws = draws
         self.name = name
+        self.columns = columns
         self.states: Dict[int, List[TaskStream]] = {}
         self.next_token = 0
 
@@ -227,54 +231,52 @@ class MixedBatches:
             self.states.pop(token, None)
 
     def pull(self, token, pairs):
-        """(inputs, targets, ended): the examples of the tasks drawn with the seed `pairs`, up to the first
-        that has ended (then ended=True: sample_from_datasets(stop_on_empty_dataset=True) ends there too)."""
+        """(the columns of the examples of the tasks drawn with the seed `pairs`..., ended): up to the first
+        task that has ended (then ended=True: sample_from_datasets(stop_on_empty_dataset=True) ends there too)."""
         with CALLS.call():  # counted, so the process waits for it at exit (python_calls)
-            return self._pull(int(token), self.draws.draw(pairs))
+            examples, ended = self._pull(int(token), self.draws.draw(pairs))
+            return (*self.columns.columns(examples).values(), np.bool_(ended))
 
     def _pull(self, token: int, drawn):
         streams = self.states.get(token)
-        inputs: List[bytes] = []
-        targets: List[bytes] = []
+        examples: List[Dict[str, Any]] = []
         if streams is None or CALLS.closing:  # ended earlier, or the process is exiting
-            return _column(inputs), _column(targets), True
+            return examples, True
         for k in drawn.tolist():
             example = streams[k].next()
             if example is None:
                 log.info("mixture %r ends: task %r has no more %r examples", self.name, streams[k].task.name,
                          streams[k].split)
                 self.states.pop(token, None)
-                return _column(inputs), _column(targets), True
-            inputs.append(example["inputs"].encode("utf-8"))
-            targets.append(example["targets"].encode("utf-8"))
-        return _column(inputs), _column(targets), False
-
-
-def _column(values: List[bytes]) -> np.ndarray:
-    return np.array(values, dtype=object) if values else np.zeros((0,), dtype=object)
+                return examples, True
+            examples.append(example)
+        return examples, False
 
 
 def mixed_dataset(streams: List[TaskStream], draws: TaskDraws, pairs: tf.data.Dataset, name: str,
-                  tokenize_features) -> tf.data.Dataset:
-    """One element per drawn example, tokenized per batch (as StreamedSource's), in the drawn order."""
+                  source: StreamedSource) -> tf.data.Dataset:
+    """One element per drawn example, tokenized per batch (as `source`'s, every task's alike), in the drawn
+    order."""
     if draws.empty:  # every rate is zero: seqio's mixture is empty too
         pairs = pairs.take(0)
-    batches = MixedBatches(streams, draws, name)
+    columns = source.columns(with_choices=False)  # the shared chain reads inputs and targets
+    batches = MixedBatches(streams, draws, name, columns)
     tokens = tf.data.Dataset.from_generator(batches.tokens, output_signature=tf.TensorSpec((), tf.int64))
+    signature = columns.signature
 
     def pull(token, pair_batch):
-        inputs, targets, ended = tf.numpy_function(batches.pull, [token, pair_batch],
-                                                   (tf.string, tf.string, tf.bool), stateful=True)
-        inputs.set_shape([None])
-        targets.set_shape([None])
+        *values, ended = tf.numpy_function(batches.pull, [token, pair_batch],
+                                           [spec.dtype for spec in signature.values()] + [tf.bool], stateful=True)
+        for value in values:
+            value.set_shape([None])
         ended.set_shape([])
-        return {"inputs": inputs, "targets": targets}, ended
+        return dict(zip(signature, values)), ended
 
     ds = tf.data.Dataset.zip((tokens, pairs.batch(EXAMPLES_PER_CALL))).map(pull)
     # Keep batches up to and including the one that ended; nothing after it.
     ds = ds.scan(False, lambda ended_before, item: (ended_before | item[1], (item[0], ended_before)))
     ds = ds.take_while(lambda batch, ended_before: tf.logical_not(ended_before))
-    ds = ds.map(lambda batch, ended_before: prepare_batch(batch, False, tokenize_features))
+    ds = ds.map(lambda batch, ended_before: columns.batch(batch, source.tokenize_features))
     return with_map_fusion(ds.unbatch())
 
 

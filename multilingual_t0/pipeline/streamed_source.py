@@ -18,14 +18,17 @@ call and seqio's per-example tokenize (benchmarks compare the two in one run).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+import numpy as np
 import seqio
 import tensorflow as tf
 
 from multilingual_t0 import settings
+from multilingual_t0.errors import NotResumableError
 from multilingual_t0.pipeline.python_calls import CALLS
 from multilingual_t0.sources.located import LocatedSplit
 from multilingual_t0.sources.reading import SplitReader, resolve_seed
@@ -40,18 +43,62 @@ def input_boundary() -> str:
     return settings.current().input_boundary
 
 
-def _columns(chunk: List[Dict[str, Any]], with_choices: bool, fields: Sequence[str]) -> Dict[str, Any]:
-    """A chunk of examples as columns; answer choices flattened with per-example counts (ragged)."""
-    batch = {f: [e[f] for e in chunk] for f in fields}
-    if with_choices:
-        batch["answer_choices"] = [c for e in chunk for c in e["answer_choices"]]
-        batch["answer_choice_counts"] = [len(e["answer_choices"]) for e in chunk]
-    return batch
+@dataclasses.dataclass(frozen=True)
+class ExampleColumns:
+    """How a source's examples cross into TensorFlow, a batch at a time: text strings (tokenized there when
+    the source has `tokenize_features`), or token ids (`token_ids`: lists of int, crossing as flat values and
+    row lengths), plus answer choices flattened with per-example counts."""
+
+    fields: Tuple[str, ...]
+    token_ids: bool = False
+    with_choices: bool = False
+
+    @property
+    def signature(self) -> Dict[str, tf.TensorSpec]:
+        if self.token_ids:
+            out = {}
+            for f in self.fields:
+                out[f] = tf.TensorSpec((None,), tf.int32)
+                out[f + "_lengths"] = tf.TensorSpec((None,), tf.int64)
+            return out
+        out = {f: tf.TensorSpec((None,), tf.string) for f in self.fields}
+        if self.with_choices:
+            out["answer_choices"] = tf.TensorSpec((None,), tf.string)
+            out["answer_choice_counts"] = tf.TensorSpec((None,), tf.int64)
+        return out
+
+    def columns(self, chunk: List[Dict[str, Any]]) -> Dict[str, np.ndarray]:
+        """A list of examples as numpy columns (the signature's)."""
+        if self.token_ids:
+            out = {}
+            for f in self.fields:
+                lists = [e[f] for e in chunk]
+                out[f] = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int32)
+                out[f + "_lengths"] = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+            return out
+        out = {f: _strings([e[f] for e in chunk]) for f in self.fields}
+        if self.with_choices:
+            out["answer_choices"] = _strings([c for e in chunk for c in e["answer_choices"]])
+            out["answer_choice_counts"] = np.array([len(e["answer_choices"]) for e in chunk], dtype=np.int64)
+        return out
+
+    def batch(self, columns: Dict[str, tf.Tensor], tokenize_features=None) -> Dict[str, tf.Tensor]:
+        """The columns as one batch of examples (to unbatch): token ids and answer choices as ragged tensors,
+        text tokenized with `tokenize_features` (exactly `seqio.preprocessors.tokenize`)."""
+        if self.token_ids:
+            return {f: tf.RaggedTensor.from_row_lengths(columns[f], columns[f + "_lengths"]) for f in self.fields}
+        return prepare_batch(columns, self.with_choices, tokenize_features)
 
 
-def chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool,
-           fields: Sequence[str] = TEXT_FIELDS) -> Iterator[Dict[str, Any]]:
-    """Chunks of FIRST_CALL, 2x, 4x ... up to `size` examples: a task in a 464-task mixture reads
+def _strings(values: List[Any]) -> np.ndarray:
+    """Text as a numpy object column of UTF-8 bytes (an empty column keeps its type)."""
+    if not values:
+        return np.zeros((0,), dtype=object)
+    return np.array([v.encode("utf-8") if isinstance(v, str) else v for v in values], dtype=object)
+
+
+def chunks(examples: Iterable[Dict[str, Any]], size: int, columns: ExampleColumns) -> Iterator[Dict[str, Any]]:
+    """Column batches of FIRST_CALL, 2x, 4x ... up to `size` examples: a task in a 464-task mixture reads
     ahead a few examples at start-up, not `size` (every task's first call happens before the first batch)."""
     it = iter(examples)
     n = min(FIRST_CALL, size)
@@ -59,26 +106,21 @@ def chunks(examples: Iterable[Dict[str, Any]], size: int, with_choices: bool,
         chunk = list(itertools.islice(it, n))
         if not chunk:
             return
-        yield _columns(chunk, with_choices, fields)
+        yield columns.columns(chunk)
         n = min(2 * n, size)
 
 
-def unbatched(batches: Callable[[], Iterator[Dict[str, Any]]], with_choices: bool,
-              tokenize_features=None, fields: Sequence[str] = TEXT_FIELDS) -> tf.data.Dataset:
+def unbatched(batches: Callable[[], Iterator[Dict[str, Any]]], columns: ExampleColumns,
+              tokenize_features=None) -> tf.data.Dataset:
     """Column batches from `batches()` -> [tokenized on the batch] -> one element per example, in order.
 
     Unbatched variable-length features (ids, answer choices) have a ragged-rank-0 RaggedTensorSpec:
     every map function sees plain Tensors, and the task's next map (EOS, rank classification)
     returns the per-example path's TensorSpecs (tests/test_input_pipeline.py compares them).
     """
-    signature = {f: tf.TensorSpec((None,), tf.string) for f in fields}
-    if with_choices:
-        signature["answer_choices"] = tf.TensorSpec((None,), tf.string)
-        signature["answer_choice_counts"] = tf.TensorSpec((None,), tf.int64)
-    ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    if with_choices or tokenize_features:
-        ds = ds.map(functools.partial(prepare_batch, with_choices=with_choices,
-                                      tokenize_features=tokenize_features))
+    ds = tf.data.Dataset.from_generator(batches, output_signature=columns.signature)
+    if columns.token_ids or columns.with_choices or tokenize_features:
+        ds = ds.map(functools.partial(columns.batch, tokenize_features=tokenize_features))
     return with_map_fusion(ds.unbatch())
 
 
@@ -107,6 +149,72 @@ def prepare_batch(batch: Dict[str, tf.Tensor], with_choices: bool, tokenize_feat
     return batch
 
 
+@dataclasses.dataclass(frozen=True)
+class ExampleContext:
+    """What a family may need beyond the records to make its examples: the reading's seed and epoch, and the
+    feature lengths the examples are made for (mC4's prefix-LM segments depend on the inputs length)."""
+
+    seed: Optional[int] = None
+    epoch: int = 0
+    sequence_length: Optional[Mapping[str, int]] = None
+
+
+class _TrackedRecords:
+    """A SplitReader's records, noting where the reader stood before each record (`at`) and how many
+    records were taken (`taken`)."""
+
+    def __init__(self, reader: SplitReader):
+        self.reader = reader
+        self.at = reader.state()
+        self.taken = 0
+
+    def __iter__(self) -> "_TrackedRecords":
+        return self
+
+    def __next__(self) -> Tuple[int, Any]:
+        self.at = self.reader.state()
+        item = next(self.reader)
+        self.taken += 1
+        return item
+
+
+class ExampleStream:
+    """One epoch of a host's examples of a split, and where it stands: `state()`, taken right after an example
+    was returned, is the reader's position before that example's record plus how many examples of that record
+    were returned; `StreamedSource.open_examples(..., state=...)` continues right after it. A record may give
+    several examples (an mC4 document gives one per segment). None for data read as a Hub stream."""
+
+    def __init__(self, examples: Iterator[Dict[str, Any]], records: Optional[_TrackedRecords], what: str):
+        self._examples = examples
+        self._records = records
+        self._what = what
+        self._record = -1  # records.taken when the last example was returned
+        self._from_record = 0  # examples returned from that record
+
+    @property
+    def resumable(self) -> bool:
+        return self._records is not None
+
+    def __iter__(self) -> "ExampleStream":
+        return self
+
+    def __next__(self) -> Dict[str, Any]:
+        example = next(self._examples)
+        taken = self._records.taken if self._records is not None else 0
+        self._from_record = self._from_record + 1 if taken == self._record else 1
+        self._record = taken
+        return example
+
+    def state(self) -> dict:
+        """Where this stream stands (JSON-able): right after the last example it returned."""
+        if self._records is None:
+            raise NotResumableError(f"{self._what} is read as a Hugging Face Hub stream, whose position cannot be "
+                                    "saved; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror).")
+        if self._record < 0:  # nothing returned yet
+            return {"reader": self._records.at, "skip": 0}
+        return {"reader": self._records.at, "skip": self._from_record}
+
+
 class StreamedSource(seqio.DataSource):
     """A DataSource whose examples come from Python (`iter_examples`), read per host shard in file or seeded
     shuffled order, and cross into TensorFlow in batches (tokenized there given `tokenize_features`).
@@ -116,6 +224,7 @@ class StreamedSource(seqio.DataSource):
 
     with_choices = False
     tokenize_features = None
+    token_ids = False  # examples hold token id lists (already tokenized: mC4's prefix-LM segments)
 
     @property
     def supports_arbitrary_sharding(self) -> bool:
@@ -132,33 +241,46 @@ class StreamedSource(seqio.DataSource):
     def locate(self, split: str) -> LocatedSplit:
         raise NotImplementedError
 
-    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]]
-                 ) -> Iterator[Dict[str, Any]]:
+    def examples(self, located: LocatedSplit, split: str, records: Iterable[Tuple[int, Any]],
+                 context: ExampleContext = ExampleContext()) -> Iterator[Dict[str, Any]]:
+        """What the family makes of (index, record) pairs, taking records one at a time (ExampleStream's
+        position relies on it)."""
         raise NotImplementedError
 
     def iter_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-                      seed: Optional[int] = None, epoch: int = 0) -> Iterator[Dict[str, Any]]:
+                      seed: Optional[int] = None, epoch: int = 0,
+                      sequence_length: Optional[Mapping[str, int]] = None) -> ExampleStream:
         """Python iterator over this host's examples (no TensorFlow): used by tf.data and by tools.
         shuffle/seed/epoch: the reading order (sources/reading.py); file order when shuffle is False."""
-        return self.open_examples(split, shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch)[0]
+        return self.open_examples(split, shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch,
+                                  sequence_length=sequence_length)
 
     def open_examples(self, split: str, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
-                      seed: Optional[int] = None, epoch: int = 0, state: Optional[dict] = None
-                      ) -> Tuple[Iterator[Dict[str, Any]], Optional[SplitReader]]:
-        """(examples, reader). The reader is the SplitReader under them, whose `state()`, taken when an example
-        has just been returned, resumes (`state=`) right after that example's record; None for data read as
-        a Hub stream (NotResumableError if `state` is given for one)."""
+                      seed: Optional[int] = None, epoch: int = 0, state: Optional[dict] = None,
+                      sequence_length: Optional[Mapping[str, int]] = None) -> ExampleStream:
+        """This host's examples of one epoch of `split`, as an ExampleStream whose `state()` resumes here
+        (`state=`) right after the last example it returned."""
         settings.check_job_settings()  # a worker whose MT0_* settings differ from the launcher's stops here
         located = self.locate(split)  # raises here when the split is missing, not inside tf.data
-        raw = located.raw_records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch, state=state)
-        reader = raw if isinstance(raw, SplitReader) else None
-        return self.examples(located, split, located.mapped(raw)), reader
+        seed = resolve_seed(seed) if shuffle else seed  # the reader's order and the examples share it
+        reader_state = state.get("reader") if state else None
+        raw = located.raw_records(shard_index, num_shards, shuffle=shuffle, seed=seed, epoch=epoch,
+                                  state=reader_state)
+        records = _TrackedRecords(raw) if isinstance(raw, SplitReader) else None
+        context = ExampleContext(seed=seed, epoch=epoch, sequence_length=sequence_length)
+        examples = self.examples(located, split, located.mapped(records if records is not None else raw), context)
+        stream = ExampleStream(iter(examples), records, located.origin)
+        for _ in range(state.get("skip", 0) if state else 0):  # that record's examples already returned
+            if next(stream, None) is None:
+                raise NotResumableError(f"{located.origin}: the saved position names examples that are not there "
+                                        "any more; has the data changed since it was saved?")
+        return stream
 
-    def _streamed(self, split: str, shuffle: bool, seed: Optional[int],
-                  shard_info: Optional[seqio.ShardInfo]) -> tf.data.Dataset:
+    def _streamed(self, split: str, shuffle: bool, seed: Optional[int], shard_info: Optional[seqio.ShardInfo],
+                  sequence_length: Optional[Mapping[str, int]] = None) -> tf.data.Dataset:
         index, count = (shard_info.index, shard_info.num_shards) if shard_info else (0, 1)
         seed = resolve_seed(seed) if shuffle else seed  # one seed for every epoch of this dataset
-        order = dict(shuffle=shuffle, seed=seed)
+        order = dict(shuffle=shuffle, seed=seed, sequence_length=sequence_length)
         examples = self.iter_examples(split, index, count, **order)  # locate now, outside tf.data
         epoch = [0]
 
@@ -170,9 +292,16 @@ class StreamedSource(seqio.DataSource):
             yield from it
 
         # Each generator call is counted, and ends once the process exits (python_calls).
-        if input_boundary() == "per_example":
+        if input_boundary() == "per_example" and not self.token_ids:
             return tf.data.Dataset.from_generator(lambda: CALLS.items(generate()),
                                                   output_signature=dict(self.output_signature))
-        fields = [f for f in self.output_signature if f != "answer_choices"]
-        return unbatched(lambda: CALLS.items(chunks(generate(), EXAMPLES_PER_CALL, self.with_choices, fields)),
-                         self.with_choices, self.tokenize_features, fields)
+        columns = self.columns()
+        return unbatched(lambda: CALLS.items(chunks(generate(), EXAMPLES_PER_CALL, columns)), columns,
+                         self.tokenize_features)
+
+    def columns(self, with_choices: Optional[bool] = None) -> ExampleColumns:
+        """How this source's examples cross into TensorFlow (the fused mixture feeds take no answer choices:
+        `with_choices=False`)."""
+        fields = tuple(f for f in self.output_signature if f != "answer_choices")
+        choices = self.with_choices if with_choices is None else with_choices
+        return ExampleColumns(fields, token_ids=self.token_ids, with_choices=choices)

@@ -20,12 +20,13 @@ import seqio
 
 from multilingual_t0.catalog import mc4
 from multilingual_t0.pipeline import mc4_source
+from multilingual_t0.pipeline.prefix_lm import DEFAULT_LENGTHS
 from multilingual_t0.pipeline.streamed_mixture import add_mixture
 from multilingual_t0.registry import naming
 
 MIXTURE_NAME = "mt5_lm_adapt"
 # mT0's plan for the +100K LM-adaptation steps; a run's TASK_FEATURE_LENGTHS decides.
-FEATURE_LENGTHS = {"inputs": 1024, "targets": 256}
+FEATURE_LENGTHS = dict(DEFAULT_LENGTHS)
 
 
 def task_name(code: str) -> str:
@@ -44,8 +45,9 @@ def _add_tasks() -> None:
     for lang in mc4.load_languages():
         name = task_name(lang.code)
         if name not in registered:
-            seqio.TaskRegistry.add(name, mc4_source.Mc4DataSource(lang.code), output_features=features,
-                                   preprocessors=mc4_source.preprocessors(), metric_fns=[])
+            seqio.TaskRegistry.add(name, mc4_source.Mc4DataSource(lang.code), task_cls=mc4_source.Mc4Task,
+                                   output_features=features, preprocessors=mc4_source.preprocessors(),
+                                   metric_fns=[])
 
 
 def register_mixture(name: str, languages: Optional[Sequence[str]] = None,

@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import re
+import struct
 import zlib
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
@@ -20,6 +21,8 @@ from multilingual_t0.errors import DamagedFileError
 from multilingual_t0.sources import fileio
 
 FILE_EXTENSIONS = (".jsonl", ".jsonl.gz", ".parquet")
+# TFDS's TFRecord shards: `<dataset>-<split>.tfrecord-00000-of-00064` (tf.train.Example records).
+_TFRECORD_NAME = re.compile(r"\.tfrecord(-\d+-of-\d+)?$")
 COUNTS_SUFFIX = ".counts.json"  # beside shards: records per shard file (written by `mt0 download`)
 Record = Dict[str, Any]
 
@@ -195,8 +198,85 @@ def read_parquet_row_group(path: str, index: int) -> Iterator[Record]:
     yield from _parquet_file(path, lambda pf: pf.read_row_group(index).to_pylist())
 
 
+def is_tfrecord(path: str) -> bool:
+    return bool(_TFRECORD_NAME.search(path))
+
+
+# TFRecord framing (tensorflow/core/lib/io/record_writer.cc): uint64 length, masked CRC-32C of the length,
+# the data, masked CRC-32C of the data; all little-endian.
+_TFRECORD_HEADER = 12
+_TFRECORD_FOOTER = 4
+_CRC_MASK_DELTA = 0xA282EAD8
+
+
+def _masked_crc(data: bytes) -> int:
+    import google_crc32c  # C implementation; comes with gcsfs's google-cloud-storage
+
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + _CRC_MASK_DELTA) & 0xFFFFFFFF
+
+
+def read_tfrecord(path: str, start: int = 0, verify: bool = True) -> Iterator[Tuple[int, int, bytes]]:
+    """(record's byte offset, the next record's offset, record bytes) of each record of a TFRecord file from
+    byte `start` (a record's start). Checksums are verified (`verify`: the data's too); a cut or corrupt file
+    raises DamagedFileError naming it and the offset."""
+    records = 0
+    with fileio.open(path, "rb") as f:
+        f.seek(start)
+        offset = start
+        while True:
+            header = f.read(_TFRECORD_HEADER)
+            if not header:
+                return
+            if len(header) < _TFRECORD_HEADER:
+                raise _damaged(path, records, EOFError(f"a record header is cut at byte {offset}"))
+            length, length_crc = struct.unpack("<QI", header)
+            if _masked_crc(header[:8]) != length_crc:
+                raise _damaged(path, records, ValueError(f"corrupt record length at byte {offset}"))
+            body = f.read(length + _TFRECORD_FOOTER)
+            if len(body) < length + _TFRECORD_FOOTER:
+                raise _damaged(path, records, EOFError(f"the record at byte {offset} is cut"))
+            data = body[:length]
+            if verify and _masked_crc(data) != struct.unpack("<I", body[length:])[0]:
+                raise _damaged(path, records, ValueError(f"corrupt record data at byte {offset}"))
+            following = offset + _TFRECORD_HEADER + length + _TFRECORD_FOOTER
+            records += 1
+            yield offset, following, data
+            offset = following
+
+
+def parse_tf_example(data: bytes, where: str) -> Any:
+    """A serialized tf.train.Example as {feature: value}: bytes lists of one value as text (TFDS's Text
+    features), other lists as Python lists; an undecodable record becomes an InvalidRecord."""
+    from tensorflow.core.example import example_pb2  # only when TFRecords are read
+
+    example = example_pb2.Example()
+    try:
+        example.ParseFromString(data)
+    except Exception as err:  # protobuf's DecodeError
+        return InvalidRecord(where, f"not a tf.train.Example: {err}")
+    record: Dict[str, Any] = {}
+    for name, feature in example.features.feature.items():
+        kind = feature.WhichOneof("kind")
+        values = list(getattr(feature, kind).value) if kind else []
+        if kind == "bytes_list":
+            try:
+                values = [v.decode("utf-8") for v in values]
+            except UnicodeDecodeError:
+                return InvalidRecord(where, f"feature {name!r} is not UTF-8 text")
+        record[name] = values[0] if len(values) == 1 else values
+    return record
+
+
+def read_tfrecord_examples(path: str) -> Iterator[Any]:
+    for offset, _, data in read_tfrecord(path):
+        yield parse_tf_example(data, f"{path}@{offset}")
+
+
 def read_file(path: str) -> Iterator[Any]:
-    return read_parquet(path) if path.endswith(".parquet") else read_jsonl(path)
+    if path.endswith(".parquet"):
+        return read_parquet(path)
+    return read_tfrecord_examples(path) if is_tfrecord(path) else read_jsonl(path)
 
 
 def read_files(paths: Sequence[str]) -> Iterator[Any]:
@@ -204,7 +284,8 @@ def read_files(paths: Sequence[str]) -> Iterator[Any]:
         yield from read_file(path)
 
 
-# A gzip file is verified whole (its CRC is at its end) up to this size; larger ones only by reading them.
+# A gzip file (its CRC is at its end) or a TFRecord file is verified whole up to this size; larger ones only by
+# reading them.
 VERIFY_GZIP_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -218,7 +299,7 @@ def verify_end(path: str) -> bool:
     if path.endswith(".parquet"):
         parquet_row_groups(path)  # a cut footer raises DamagedFileError
         return True
-    if path.endswith(".gz"):
+    if path.endswith(".gz") or is_tfrecord(path):  # no end marker: read through (framing and checksums)
         if size > VERIFY_GZIP_MAX_BYTES:
             return False
         count_records(path)  # reads to the end; a cut file raises DamagedFileError
@@ -240,6 +321,8 @@ def count_records(path: str) -> int:
 
         with fileio.open(path, "rb") as f:
             return pq.ParquetFile(f).metadata.num_rows
+    if is_tfrecord(path):
+        return sum(1 for _ in read_tfrecord(path))
     count = 0
     try:
         with fileio.open(path, "rb") as raw:

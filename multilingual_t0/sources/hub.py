@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Any, Mapping, Optional, Tuple, Union
+from typing import Any, List, Mapping, Optional, Tuple, Union
 
 from multilingual_t0.errors import DataNotFoundError
+from multilingual_t0.sources import fileio
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PROBE_TIMEOUT_S = 4.0
@@ -113,6 +114,32 @@ class HubCall:
     def describe(self) -> str:
         path, kwargs = self.load_args()
         return f"datasets.load_dataset({path!r}, " + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
+
+
+def find_files(call: HubCall, what: str, fix: str) -> List[str]:
+    """The repository files `call.data_files` names (patterns for its split), as paths the package's reader
+    opens: `hf://datasets/<repo>@<revision>/...` through huggingface_hub's fsspec filesystem (a token and
+    $HF_ENDPOINT as huggingface_hub takes them), or inside the local snapshot. DataNotFoundError when none."""
+    patterns = call.data_files
+    if isinstance(patterns, Mapping):
+        patterns = patterns.get(call.split)
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not patterns:
+        raise ValueError(f"{what}: the Hub copy names no files for split {call.split!r}")
+    if call.snapshot_dir:
+        root = os.path.join(call.snapshot_dir, call.repo)
+    else:
+        require_hub(what, call.repo)  # seconds, not retries, when offline
+        root = f"hf://datasets/{call.repo}" + (f"@{call.revision}" if call.revision else "")
+    tried = [f"{root}/{pattern}" for pattern in patterns]
+    try:
+        found = sorted({path for pattern in tried for path in fileio.glob(pattern)})
+    except Exception as err:  # huggingface_hub raises per HTTP failure
+        raise DataNotFoundError(what, tried + [f"failed with {type(err).__name__}: {err}"], fix) from err
+    if not found:
+        raise DataNotFoundError(what, [f"{t} (no file)" for t in tried], fix)
+    return found
 
 
 def open_stream(call: HubCall, what: str, fix: str) -> Any:

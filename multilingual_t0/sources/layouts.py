@@ -18,6 +18,7 @@ import logging
 import os
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple
 
+from multilingual_t0 import settings as settings_module
 from multilingual_t0.catalog import mc4 as mc4_table
 from multilingual_t0.catalog import xp3 as xp3_table
 from multilingual_t0.catalog.datasets import DatasetSpec, SplitSpec
@@ -25,6 +26,7 @@ from multilingual_t0.errors import DataNotFoundError
 from multilingual_t0.sources import fileio
 from multilingual_t0.sources.files import FILE_EXTENSIONS, InvalidRecord, read_files
 from multilingual_t0.sources.hub import HubCall
+from multilingual_t0.sources.tfds_files import TfdsSplit
 
 log = logging.getLogger(__name__)
 CUSTOM_EXTENSIONS = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
@@ -40,7 +42,14 @@ class SplitLayout:
     patterns: Tuple[str, ...] = ()  # or: the user's own paths and globs (no mirror / Hub / samples)
     folder_extensions: Tuple[str, ...] = FILE_EXTENSIONS
     hub: Optional[HubCall] = None  # the Hugging Face Hub copy, if any
+    # Read the Hub copy as files (hf://datasets/<repo>/<data_files pattern>) through the package's reader,
+    # which can save its position, instead of as a `datasets` stream.
+    hub_as_files: bool = False
+    tfds: Optional[TfdsSplit] = None  # a TFDS copy (mC4), read as its TFRecord files
     published: str = "hub"  # what `auto` reads without a mirror: the Hub, or TFDS (mC4)
+    # Whether record indices are positions in the split (files counted when needed); False for splits too
+    # large to count (mC4), whose indices only identify a record (reading.FILE_INDEX_STRIDE).
+    count_files: bool = True
     field_map: Tuple[Tuple[str, str], ...] = ()  # source column -> the name templates use
     jinja_keys: bool = False  # `-` in keys becomes `_` (records rendered by promptsource templates)
     required_fields: Tuple[str, ...] = ()  # checked on a file's first records when located
@@ -103,16 +112,19 @@ def xp3_language(collection: str, code: str) -> SplitLayout:
                  "MT0_DATA_SOURCE=mirror"))
 
 
-def mc4_split(code: str, split: str) -> SplitLayout:
-    """One mC4 language split: documents with a `text` field. Its published copy is TFDS."""
+def mc4_split(code: str, split: str, tfds_version: Optional[str] = None) -> SplitLayout:
+    """One mC4 language split: documents with a `text` field. Its published copy is TFDS
+    (`c4/multilingual:<tfds_version>`, default MT0_MC4_VERSION); on the Hub, allenai/c4's files."""
     lang = mc4_table.get_language(code)
     mc4_table.check_split(split)
     pattern = mc4_table.HUB_DATA_FILES[split].format(lang=lang.code)
     pages = int(lang.pages_millions * 1e6) if split == "train" else None  # the table knows train only
+    version = tfds_version or settings_module.current().mc4_version
     return SplitLayout(
         what=f"mC4 language {lang.code!r} ({lang.name}) split {split!r}", base=("mc4", lang.code, split),
-        num_records=pages,
-        hub=HubCall(mc4_table.HUB_ID, data_files={split: pattern}, split=split), published="tfds",
+        num_records=pages, count_files=False,
+        hub=HubCall(mc4_table.HUB_ID, data_files={split: pattern}, split=split), hub_as_files=True,
+        tfds=TfdsSplit(mc4_table.TFDS_NAME, version, lang.tfds_split(split)), published="tfds",
         check_files=_has_documents, mirror_pattern="mc4/<lang>/<split>.jsonl[.gz]",
         mirror_fix=(f"put the documents (JSON lines with a {mc4_table.TEXT_FIELD!r} field) at {{target}}.gz, e.g. "
                     f"from the Hub's {mc4_table.HUB_ID} {pattern}"),
@@ -131,19 +143,24 @@ def _has_documents(files: Sequence[str], what: str) -> None:
                                    for f in files], "put documents with a non-empty text field there")
 
 
-def mc4_texts(records: Iterable[Tuple[int, Any]], what: str) -> Iterator[str]:
-    """Non-empty `text` values of (index, record) pairs; undecodable or text-less records are skipped,
+def mc4_documents(records: Iterable[Tuple[int, Any]], what: str) -> Iterator[Tuple[int, str]]:
+    """(index, non-empty `text`) of (index, record) pairs; undecodable or text-less records are skipped,
     counted, and reported once at the end (with the first bad place)."""
     skipped, first = 0, None
-    for _, record in records:
+    for index, record in records:
         text = None if isinstance(record, InvalidRecord) else record.get(mc4_table.TEXT_FIELD)
         if isinstance(text, str) and text.strip():
-            yield text
+            yield index, text
             continue
         skipped += 1
         first = first or (record.where if isinstance(record, InvalidRecord) else f"a record without {mc4_table.TEXT_FIELD!r}")
     if skipped:
         log.warning("skipped %d undecodable or empty records in %s (first: %s)", skipped, what, first)
+
+
+def mc4_texts(records: Iterable[Tuple[int, Any]], what: str) -> Iterator[str]:
+    """The non-empty texts of `mc4_documents`."""
+    return (text for _, text in mc4_documents(records, what))
 
 
 def custom_split(name: str, split: str, patterns: Sequence[str], inputs_field: str,

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple
 from multilingual_t0 import settings as settings_module
 from multilingual_t0.catalog.tables import SAMPLES_DIR
 from multilingual_t0.errors import DataNotFoundError, NotResumableError
-from multilingual_t0.sources import fileio, hub
+from multilingual_t0.sources import fileio, hub, tfds_files
 from multilingual_t0.sources.files import InvalidRecord, Record, find_files, glob_files, read_files
 from multilingual_t0.sources.layouts import SplitLayout
 from multilingual_t0.sources.reading import read_split, resolve_seed
@@ -55,6 +55,7 @@ class LocatedSplit:
     origin: str  # what is read, for messages and manifests
     files: Tuple[str, ...] = ()
     hub_stream: Any = None
+    counts: Optional[Tuple[int, ...]] = None  # records per file, when the source says (TFDS)
 
     @property
     def num_records(self) -> Optional[int]:
@@ -71,7 +72,8 @@ class LocatedSplit:
         stream, whose position cannot be saved (NotResumableError when `state` is given)."""
         if self.hub_stream is None:
             return read_split(self.files, shuffle=shuffle, seed=seed, shard_index=shard_index,
-                              num_shards=num_shards, epoch=epoch, state=state)
+                              num_shards=num_shards, epoch=epoch, state=state, counts=self.counts,
+                              count_files=self.layout.count_files)
         if state is not None:
             raise NotResumableError(
                 f"{self.origin} is read as a Hugging Face Hub stream, whose position cannot be saved in a "
@@ -119,13 +121,17 @@ def locate(layout: SplitLayout, settings: Optional[settings_module.DataSettings]
         if layout.hub is None:
             raise DataNotFoundError(what, ["no Hub copy in the catalog"],
                                     f"{layout.no_hub_fix or 'download it manually'}; then set MT0_DATA_DIR")
-        stream = hub.open_stream(layout.hub, what, f"check network access to the Hub, or {layout.hub_fix}")
+        fix = f"check network access to the Hub, or {layout.hub_fix}"
+        if layout.hub_as_files:
+            return _with_files(layout, kind, hub.find_files(layout.hub, what, fix))
+        stream = hub.open_stream(layout.hub, what, fix)
         return LocatedSplit(layout, kind, layout.hub.origin, hub_stream=stream)
     if kind == "tfds":
-        if layout.published == "tfds":  # mC4: its seqio source reads TFDS itself, never as files
-            raise ValueError(f"{what} is read by its seqio source (seqio.TfdsDataSource), not located as files")
-        raise DataNotFoundError(what, [f"{layout.what} has no TFDS copy"],
-                                "set MT0_DATA_SOURCE to mirror, hub or samples (tfds serves only mC4)")
+        if layout.tfds is None:
+            raise DataNotFoundError(what, [f"{layout.what} has no TFDS copy"],
+                                    "set MT0_DATA_SOURCE to mirror, hub or samples (tfds serves only mC4)")
+        files, counts = tfds_files.locate_files(layout.tfds, what)
+        return _with_files(layout, kind, files, counts)
     if kind == "samples":
         root, fix = SAMPLES_DIR, layout.samples_fix
     else:
@@ -162,14 +168,15 @@ def _pattern_files(layout: SplitLayout) -> list:
     return files
 
 
-def _with_files(layout: SplitLayout, kind: str, files: Sequence[str]) -> LocatedSplit:
+def _with_files(layout: SplitLayout, kind: str, files: Sequence[str],
+                counts: Optional[Sequence[int]] = None) -> LocatedSplit:
     what = layout.what if kind == "files" else f"{layout.what} ({KIND_LABELS[kind]})"
     if layout.check_files is not None:
         layout.check_files(files, what)
     if layout.required_fields:
         check_fields(files, layout.required_fields, what)
     origin = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
-    return LocatedSplit(layout, kind, origin, tuple(files))
+    return LocatedSplit(layout, kind, origin, tuple(files), counts=tuple(counts) if counts is not None else None)
 
 
 def check_fields(files: Sequence[str], fields: Iterable[str], what: str) -> None:

@@ -28,8 +28,8 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from multilingual_t0 import settings as settings_module
 from multilingual_t0.sources import fileio
-from multilingual_t0.sources.files import (file_offsets, parquet_row_groups, read_file, read_files,
-                                           read_jsonl_range, read_parquet_row_group)
+from multilingual_t0.sources.files import (file_offsets, is_tfrecord, parse_tf_example, parquet_row_groups,
+                                           read_file, read_jsonl_range, read_parquet_row_group, read_tfrecord)
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,20 @@ STRAIGHT_BLOCK_BYTES = 16 * 1024
 _WARNED_GZIP: set = set()
 
 
+# Record indices of a split whose files are not counted (`count_files=False`): file k's records are numbered
+# from k * FILE_INDEX_STRIDE, the same on every host and in every order, without reading any file to count.
+FILE_INDEX_STRIDE = 1 << 40
+
+
 @dataclasses.dataclass(frozen=True)
 class VirtualShard:
     """A part of one file read on its own: bytes [start, end) of a JSONL file, one Parquet row group, or a
     whole file. `base` is the split-wide index of the file's byte 0 (or, for whole files and row groups,
-    of its first record)."""
+    of its first record).
+
+    Its position (where a reader stands in it, JSON-able) is a byte offset in a JSONL byte range (one past
+    the last record's first byte), a [records, byte offset] pair in a TFRecord file (seekable), and a record
+    count otherwise (a whole JSONL/Parquet file or a row group, read again from its start to resume)."""
 
     path: str
     start: int = 0
@@ -67,12 +76,17 @@ class VirtualShard:
     whole: bool = False
     base: int = 0
 
-    def records(self, block: int = SHARD_BLOCK_BYTES) -> Iterator[Tuple[int, Any]]:
-        if self.whole:
-            return ((self.base + j, r) for j, r in enumerate(read_file(self.path)))
-        if self.row_group >= 0:
-            return ((self.base + j, r) for j, r in enumerate(read_parquet_row_group(self.path, self.row_group)))
-        return ((self.base + offset, r) for offset, r in read_jsonl_range(self.path, self.start, self.end, block))
+    def records(self, position: Any = 0, block: int = SHARD_BLOCK_BYTES) -> Iterator[Tuple[int, Any, Any]]:
+        """(index in the split, record, the position after it) from `position` on."""
+        if self.whole and is_tfrecord(self.path):
+            count, offset = position or (0, 0)
+            return ((self.base + count + j, parse_tf_example(data, f"{self.path}@{at}"), (count + j + 1, after))
+                    for j, (at, after, data) in enumerate(read_tfrecord(self.path, offset)))
+        if self.whole or self.row_group >= 0:
+            rows = read_file(self.path) if self.whole else read_parquet_row_group(self.path, self.row_group)
+            return ((self.base + j, r, j + 1) for j, r in enumerate(rows) if j >= position)
+        return ((self.base + offset, r, offset + 1)
+                for offset, r in read_jsonl_range(self.path, max(position, self.start), self.end, block))
 
 
 def _cuttable(path: str, size: int) -> bool:
@@ -123,8 +137,8 @@ def resolve_seed(seed: Optional[int]) -> int:
     return random.SystemRandom().randrange(2 ** 31) if seed is None else int(seed)
 
 
-def _units(files: Sequence[str], shuffle: bool, shard_index: int, num_shards: int
-           ) -> Tuple[List[VirtualShard], Optional[int], bool]:
+def _units(files: Sequence[str], shuffle: bool, shard_index: int, num_shards: int,
+           counts: Optional[Sequence[int]], count_files: bool) -> Tuple[List[VirtualShard], Optional[int], bool]:
     """(this host's units in file order, the index modulus when every host reads every unit and keeps
     index % n == i (else None), whether the units are virtual shards)."""
     shards = virtual_shards(files)
@@ -142,7 +156,12 @@ def _units(files: Sequence[str], shuffle: bool, shard_index: int, num_shards: in
         return mine, None, True
     _warn_uncuttable(files, num_shards, shuffle)
     by_file = 1 < num_shards <= len(files)
-    offsets = file_offsets(files) if len(files) > 1 and (shuffle or by_file) else None
+    if counts is not None:  # the files' record counts are known (TFDS's shard lengths)
+        offsets = [sum(counts[:k]) for k in range(len(files))]
+    elif not count_files:
+        offsets = [k * FILE_INDEX_STRIDE for k in range(len(files))]
+    else:
+        offsets = file_offsets(files) if len(files) > 1 and (shuffle or by_file) else None
     chosen = list(range(len(files)))[shard_index::num_shards] if by_file else list(range(len(files)))
     # base -1: not known yet (read in order, a file's base is the records before it, counted on the way)
     units = [VirtualShard(files[k], whole=True, base=offsets[k] if offsets else (0 if k == 0 else -1))
@@ -162,18 +181,20 @@ class SplitReader:
     the buffer. Each window's randomness is seeded by (seed, epoch, host, window), so the state is where each
     open unit stood when the current window began, plus how much of the window was emitted: restoring reads
     one window again, whatever the position in the epoch.
-    A unit's position is a byte offset (virtual shards of large JSONL files) or a record count (whole files
-    and Parquet row groups, re-read from their start on restore: small by construction).
+    A unit's position is VirtualShard's: a byte offset (virtual shards of large JSONL files, TFRecord files) or
+    a record count (whole JSONL and Parquet files and row groups, read again from their start on restore).
+    `state()` costs the same wherever the reader stands (nothing is copied), so it can be taken per record.
     """
 
     def __init__(self, files: Sequence[str], *, shuffle: bool = False, seed: Optional[int] = None,
-                 shard_index: int = 0, num_shards: int = 1, epoch: int = 0, state: Optional[dict] = None):
+                 shard_index: int = 0, num_shards: int = 1, epoch: int = 0, state: Optional[dict] = None,
+                 counts: Optional[Sequence[int]] = None, count_files: bool = True):
         if not 0 <= shard_index < num_shards:
             raise ValueError(f"shard index {shard_index} is not in [0, {num_shards})")
         self.shuffle = shuffle
         self.key = f"{resolve_seed(seed) if shuffle else seed}:{epoch}:{shard_index}:{num_shards}"
         self.shard_index = shard_index
-        self.units, self.modulus, cut = _units(list(files), shuffle, shard_index, num_shards)
+        self.units, self.modulus, cut = _units(list(files), shuffle, shard_index, num_shards, counts, count_files)
         self.buffer = settings_module.current().shuffle_buffer
         self.cycle = len(self.units) if cut else SHUFFLE_CYCLE
         self.block = (max(MIN_SHARD_BLOCK_BYTES, min(SHARD_BLOCK_BYTES, SHUFFLE_READ_BUDGET // max(1, len(self.units))))
@@ -193,32 +214,19 @@ class SplitReader:
             start = state or {"unit": 0, "position": 0, "base": self.units[0].base if self.units else 0}
             self._unit, self._position, self._base = start["unit"], start["position"], start["base"]
 
-    # -- positions -------------------------------------------------------------------------------------
-    def _records(self, k: int, position: int, base: int) -> Iterator[Tuple[int, Any]]:
-        """Unit k's (index, record) from `position` on."""
-        unit = self.units[k]
-        if unit.whole:
-            return ((base + j, r) for j, r in enumerate(read_file(unit.path)) if j >= position)
-        if unit.row_group >= 0:
-            return ((base + j, r) for j, r in enumerate(read_parquet_row_group(unit.path, unit.row_group))
-                    if j >= position)
-        return ((base + offset, r) for offset, r in read_jsonl_range(unit.path, max(position, unit.start),
-                                                                     unit.end, self.block))
-
-    @staticmethod
-    def _after(unit: VirtualShard, position: int, index: int, base: int) -> int:
-        """A unit's position after reading the record `index`: a record count, or one byte past the record's
-        offset (read_jsonl_range from there skips to the next line)."""
-        return position + 1 if unit.whole or unit.row_group >= 0 else index - base + 1
+    def _records(self, k: int, position: Any, base: int) -> Iterator[Tuple[int, Any, Any]]:
+        """Unit k's (index, record, position after it) from `position` on; `base`: the unit's first index."""
+        return dataclasses.replace(self.units[k], base=base).records(position, self.block)
 
     def _kept(self, index: int) -> bool:
         return self.modulus is None or index % self.modulus == self.shard_index
 
     def state(self) -> dict:
-        """Where this reader stands (JSON-able): give it back as `state=` to continue from here."""
+        """Where this reader stands (JSON-able): give it back as `state=` to continue from here. The window's
+        start is shared, not copied (it never changes once made)."""
         if self.shuffle:
-            return {"window": self._window_no, "next": self._window_start[0],
-                    "active": [list(a) for a in self._window_start[1]], "emitted": self._emitted}
+            return {"window": self._window_no, "next": self._window_start[0], "active": self._window_start[1],
+                    "emitted": self._emitted}
         return {"unit": self._unit, "position": self._position, "base": self._base}
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -230,12 +238,10 @@ class SplitReader:
 
     def _next_in_order(self) -> Tuple[int, Any]:
         while self._unit < len(self.units):
-            unit = self.units[self._unit]
             it = self._open.get(self._unit)
             if it is None:
                 it = self._open[self._unit] = self._records(self._unit, self._position, self._base)
-            for index, record in it:
-                self._position = self._after(unit, self._position, index, self._base)
+            for index, record, self._position in it:
                 if self._kept(index):
                     return index, record
             # The next file's base: known, or (read in order) this one's base plus its records.
@@ -243,12 +249,13 @@ class SplitReader:
             following = self._unit + 1
             if following < len(self.units):
                 known = self.units[following].base
-                self._base = known if known >= 0 else self._base + self._position
+                read = self._position[0] if isinstance(self._position, (list, tuple)) else self._position
+                self._base = known if known >= 0 else self._base + read
             self._unit, self._position = following, 0
         raise StopIteration
 
     def _fill_window(self) -> None:
-        self._window_start = (self._next, [list(a) for a in self._active])
+        self._window_start = (self._next, tuple(tuple(a) for a in self._active))
         rng = random.Random(f"{self.key}:{self._window_no}")
         size = min(FIRST_WINDOW << min(self._window_no, 30), self.buffer)
         window: List[Tuple[int, Any]] = []
@@ -260,18 +267,17 @@ class SplitReader:
                 break
             j = rng.randrange(len(self._active))
             k, position = self._active[j]
-            unit = self.units[k]
             it = self._open.get(k)
             if it is None:
-                it = self._open[k] = self._records(k, position, unit.base)
+                it = self._open[k] = self._records(k, position, self.units[k].base)
             item = next(it, None)
             if item is None:
                 self._open.pop(k)
                 self._active.pop(j)
                 continue
-            self._active[j][1] = self._after(unit, position, item[0], unit.base)
-            if self._kept(item[0]):
-                window.append(item)
+            index, record, self._active[j][1] = item
+            if self._kept(index):
+                window.append((index, record))
         rng.shuffle(window)
         window.reverse()  # emitted front to back by popping from the end
         self._window, self._emitted = window, 0
@@ -287,8 +293,8 @@ class SplitReader:
 
 
 def read_split(files: Sequence[str], *, shuffle: bool = False, seed: Optional[int] = None,
-               shard_index: int = 0, num_shards: int = 1, epoch: int = 0,
-               state: Optional[dict] = None) -> SplitReader:
+               shard_index: int = 0, num_shards: int = 1, epoch: int = 0, state: Optional[dict] = None,
+               counts: Optional[Sequence[int]] = None, count_files: bool = True) -> SplitReader:
     """(index in the split, raw record) for this host's part of a split stored as `files` (SplitReader).
 
     Split of small files: a split stored as >= num_shards files is divided by file (each host opens only
@@ -296,6 +302,9 @@ def read_split(files: Sequence[str], *, shuffle: bool = False, seed: Optional[in
     shuffle=True: the files in a seeded random order (another per epoch), SHUFFLE_CYCLE read at once, in
     windows of up to MT0_SHUFFLE_BUFFER records; memory stays bounded.
     Split with a large JSONL or Parquet file: read by virtual shards (see the module docstring).
+    Record indices of split of several small files: `counts` (records per file) when known, else counted
+    (`file_offsets`), or with `count_files=False` file k's records are numbered from k * FILE_INDEX_STRIDE
+    (splits too large to count, whose indices only need to be the same on every host).
     """
     return SplitReader(files, shuffle=shuffle, seed=seed, shard_index=shard_index, num_shards=num_shards,
-                       epoch=epoch, state=state)
+                       epoch=epoch, state=state, counts=counts, count_files=count_files)

@@ -283,3 +283,17 @@ def test_a_large_file_in_a_bucket_is_read_one_nth_per_host(large_file_in_bucket,
         if host == 0:
             assert sum(fetched) <= (0.35 if hosts == 4 else 1.1) * os.path.getsize(local)
     assert len(seen) == len(set(seen)) == SOURCES * PER_SOURCE
+
+
+@pytest.mark.parametrize("hosts", [2, 3, 4])
+def test_a_large_file_in_a_bucket_read_in_order_is_divided_among_hosts(large_file_in_bucket, hosts):
+    """shuffle=False (evaluation, export) from a bucket: hosts' records are disjoint, in file order, and cover it."""
+    from test_virtual_shards import PER_SOURCE, SOURCES
+
+    from multilingual_t0.sources import reading
+
+    _, url = large_file_in_bucket
+    parts = [[i for i, _ in reading.read_split([url], shard_index=host, num_shards=hosts)] for host in range(hosts)]
+    assert all(p == sorted(p) for p in parts)
+    seen = sum(parts, [])
+    assert len(seen) == len(set(seen)) == SOURCES * PER_SOURCE

@@ -92,6 +92,12 @@ def test_registered_mixture_covers_all_107(registered):
     assert "mt5_lm_adapt.zh_Latn" in rates
 
 
+def test_add_mixture_returns_the_name_for_gin(registered):
+    name = lm_adapt.add_mixture("mt5_lm_adapt_test_gin", ["sw", "yo"])
+    assert name == "mt5_lm_adapt_test_gin" and lm_adapt.add_mixture(name, ["sw", "yo"]) == name
+    assert {t.name for t in seqio.get_mixture_or_task(name).tasks} == {"mt5_lm_adapt.sw", "mt5_lm_adapt.yo"}
+
+
 def test_register_mixture_is_idempotent_and_refuses_other_rates(registered):
     a = lm_adapt.register_mixture(SAMPLE_MIXTURE, SAMPLE_LANGUAGES)
     assert lm_adapt.register_mixture(SAMPLE_MIXTURE, SAMPLE_LANGUAGES) is a

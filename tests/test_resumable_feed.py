@@ -226,3 +226,66 @@ def test_every_host_reads_3000_examples_of_the_t0_mixture_without_it_ending(regi
         rows = sum(int((next(feed)["decoder_target_tokens"] > 0).any(axis=1).sum()) for _ in range(12))
         assert rows == 3000, (host, rows)
         assert not feed.ended
+
+
+@pytest.fixture(scope="module")
+def sixty_four_records(tmp_path_factory):
+    """A custom task of 64 records (whatever the template: every record gives one example)."""
+    import multilingual_t0.tasks  # noqa: F401
+    from multilingual_t0 import custom
+
+    name = "resumable_test_sixty_four"
+    if name in seqio.TaskRegistry.names():
+        return name
+    folder = tmp_path_factory.mktemp("sixty_four")
+    with open(folder / "train.jsonl", "w") as f:
+        for i in range(64):
+            f.write(json.dumps({"inputs": f"record {i}", "targets": f"target {i}"}) + "\n")
+    return custom.add_task(name, {"train": str(folder / "train.jsonl")})
+
+
+@pytest.mark.parametrize("shard", [(0, 1), (1, 2)])
+def test_a_save_exactly_at_the_end_of_an_epoch_continues_into_the_next(sixty_four_records, tmp_path, shard):
+    """Unpacked rows of 32 examples per group (G = 32): with 64 (or 32 per host of 2) records, a save after
+    the group that ends the epoch names the stream right after the epoch's last record. Restored, the feed
+    goes on into the next epoch, in its own order, exactly as the uninterrupted feed."""
+    epoch = 64 // shard[1]
+    lengths = {"inputs": 32, "targets": 32}
+    feed = _feed(sixty_four_records, shard=shard, batch_size=8, lengths=lengths, pack=False)
+    first_epoch = _take(feed, epoch // 8)
+    path = tmp_path / "at-epoch-end"
+    feed.save(str(path))
+    saved = json.loads(path.read_text())
+    task = saved["start"]["tasks"][0]
+    assert saved["start"]["drawn"] == epoch and saved["skip_rows"] == 0  # exactly on the boundary
+    assert task["epoch"] == 0 and task["yielded"] and task["skip"] == 1  # after the epoch's last example
+    expected = _take(feed, 2 * epoch // 8)
+    restored = _feed(sixty_four_records, shard=shard, batch_size=8, lengths=lengths, pack=False, seed=77)
+    restored.restore(str(path))
+    got = _take(restored, 2 * epoch // 8)
+    assert_same_examples(got, expected)
+
+    def records(batches):
+        return sorted(tuple(row) for b in batches for row in b["encoder_input_tokens"])
+
+    # every epoch holds the host's records once, in another order than the epoch before
+    assert records(got[: epoch // 8]) == records(first_epoch) == records(got[epoch // 8:])
+    assert [tuple(r) for b in got[: epoch // 8] for r in b["encoder_input_tokens"]] != \
+        [tuple(r) for b in first_epoch for r in b["encoder_input_tokens"]]
+
+
+@pytest.mark.parametrize("shard", [(0, 1), (2, 3)])
+def test_a_stream_saved_after_its_epochs_last_record_continues_into_the_next(sixty_four_records, shard):
+    """TaskStream: the position taken right after the last example of an epoch on a host restores into the
+    first example of the next epoch (not an empty epoch, not the same epoch again)."""
+    task = seqio.get_mixture_or_task(sixty_four_records)
+    count = sum(1 for _ in task.source.iter_examples("train", *shard, shuffle=True, seed=4))
+    stream = streamed_mixture.TaskStream(task, "train", shard, True, 4, None)
+    for _ in range(count):
+        stream.next()
+    state = json.loads(json.dumps(stream.state()))
+    assert state["epoch"] == 0
+    restored = streamed_mixture.TaskStream(task, "train", shard, True, 4, None, state=state)
+    ahead = [stream.next() for _ in range(count + 3)]
+    assert [restored.next() for _ in range(count + 3)] == ahead
+    assert stream.epoch == 2 and restored.epoch == 2

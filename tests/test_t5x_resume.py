@@ -24,17 +24,20 @@ TINY = ("from __gin__ import dynamic_registration\nfrom t5x.examples.t5 import n
 MIXTURE = "mt5_d4_gpt_sglue_train"
 
 
-def _train(tmp_path, model_dir, steps, period, seed=None, hosts=1, extra=()):
-    """scripts/first_run.sh with the mt0_finetune run gin's defaults (dataset checkpoints on), a tiny model;
+def _train(tmp_path, model_dir, steps, period, seed=None, hosts=1, extra=(), script="first_run.sh",
+           mixture=f"'{MIXTURE}'", env_extra=None):
+    """scripts/first_run.sh (or `script`) with its run gin's defaults (dataset checkpoints on), a tiny model;
     on `hosts` processes joined by jax.distributed over 127.0.0.1. Returns each process's stderr."""
     (tmp_path / "tiny.gin").write_text(TINY)
     env = {**os.environ, "PYTHON": sys.executable, "T5X_DIR": os.path.dirname(os.path.dirname(T5X.origin)),
            "MODEL_SIZE": "small", "JAX_PLATFORMS": "cpu", "MODEL_DIR": str(model_dir),
-           "TFDS_DATA_DIR": str(tmp_path / "tfds"), "START_CHECKPOINT": "none", "MT0_DATA_SOURCE": "samples"}
-    argv = [os.path.join(REPO, "scripts/first_run.sh"), f"--gin_file={tmp_path / 'tiny.gin'}",
+           "TFDS_DATA_DIR": str(tmp_path / "tfds"), "START_CHECKPOINT": "none", "MT0_DATA_SOURCE": "samples",
+           **(env_extra or {})}
+    argv = [os.path.join(REPO, "scripts", script), f"--gin_file={tmp_path / 'tiny.gin'}",
             "TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 16}", f"TRAIN_STEPS={steps}", "BATCH_SIZE=4",
-            f"MIXTURE_OR_TASK_NAME='{MIXTURE}'", "RANDOM_SEED=0", f"utils.SaveCheckpointConfig.period={period}",
-            *extra]
+            "RANDOM_SEED=0", f"utils.SaveCheckpointConfig.period={period}", *extra]
+    if mixture:  # else a gin file in `extra` names it
+        argv.append(f"MIXTURE_OR_TASK_NAME={mixture}")
     if seed is not None:
         argv.append(f"train/utils.DatasetConfig.seed={seed}")
     port = _free_port()
@@ -113,3 +116,53 @@ def test_two_hosts_train_forty_steps_and_resume(tmp_path):
         saved = tmp_path / "resumed" / "checkpoint_20" / "dataset" / "process_{}-of-2".format(host)
         assert list(saved.glob("train_ds-*")), saved
     _assert_same_state(_state(tmp_path / "whole" / "checkpoint_40"), _state(tmp_path / "resumed" / "checkpoint_40"))
+
+
+# LM adaptation (scripts/lm_adapt.sh, configs/runs/lm_adapt.gin): the six sample languages at p(L) ∝ pages^0.3,
+# named in a gin file of the user's as docs/lm_adaptation.md shows; from scratch (no mT5 checkpoint here).
+LM_LANGUAGES = ["en", "ru", "zh", "ar", "hi", "sw"]
+LM_MIXTURE = "mt5_lm_adapt_samples"
+
+
+def _lm_args(tmp_path, name=LM_MIXTURE, languages=LM_LANGUAGES, source="samples"):
+    gin_file = tmp_path / f"{name}.gin"
+    gin_file.write_text("from __gin__ import dynamic_registration\nfrom multilingual_t0 import lm_adapt\n"
+                        f"lm_adapt.add_mixture.name = '{name}'\n"
+                        f"lm_adapt.add_mixture.languages = {languages}\n"
+                        "MIXTURE_OR_TASK_NAME = @lm_adapt.add_mixture()\n")
+    return dict(script="lm_adapt.sh", mixture=None,
+                # lm_adapt.gin keeps finetune.gin's teacher-forced eval of the validation split (its period must
+                # divide the checkpoints')
+                extra=(f"--gin_file={gin_file}", "INITIAL_CHECKPOINT_PATH=None", "EVAL_PERIOD=3"),
+                env_extra={"MT0_DATA_SOURCE": source})
+
+
+@pytest.mark.parametrize("hosts, steps", [(1, 3), (2, 3)])
+def test_lm_adaptation_resumed_equals_uninterrupted(tmp_path, hosts, steps):
+    """lm_adapt.sh with the run gin's defaults (dataset checkpoints on) on the sample languages: stopped after
+    `steps` and restarted, every array of the train state ends equal to the uninterrupted run's."""
+    total = 2 * steps
+    args = _lm_args(tmp_path)
+    _train(tmp_path, tmp_path / "whole", total, steps, seed=5, hosts=hosts, **args)
+    _train(tmp_path, tmp_path / "resumed", steps, steps, seed=5, hosts=hosts, **args)
+    errs = _train(tmp_path, tmp_path / "resumed", total, steps, hosts=hosts, **args)
+    assert all(f"input '{LM_MIXTURE}': restored at batch {steps} from" in err for err in errs)
+    whole = _state(tmp_path / "whole" / f"checkpoint_{total}")
+    _assert_same_state(whole, _state(tmp_path / "resumed" / f"checkpoint_{total}"))
+    first = _state(tmp_path / "resumed" / f"checkpoint_{steps}")
+    assert any(not np.array_equal(first[k], whole[k]) for k in whole)
+
+
+def test_lm_adaptation_from_tfds_resumed_equals_uninterrupted(tmp_path):
+    """The same through the TFDS source (the pod default): a c4/multilingual built offline by TFDS in
+    TFDS_DATA_DIR (lm_adapt.sh passes it as --tfds_data_dir), MT0_DATA_SOURCE=tfds."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
+    import tfds_c4
+
+    tfds_c4.build(str(tmp_path / "tfds"), tfds_c4.sample_documents(["sw", "en"], copies=4), num_shards=2)
+    args = _lm_args(tmp_path, "mt5_lm_adapt_tfds_sw_en", ["sw", "en"], source="tfds")
+    _train(tmp_path, tmp_path / "whole", 6, 3, seed=2, **args)
+    _train(tmp_path, tmp_path / "resumed", 3, 3, seed=2, **args)
+    err = _train(tmp_path, tmp_path / "resumed", 6, 3, **args)[0]
+    assert "input 'mt5_lm_adapt_tfds_sw_en': restored at batch 3 from" in err
+    _assert_same_state(_state(tmp_path / "whole" / "checkpoint_6"), _state(tmp_path / "resumed" / "checkpoint_6"))

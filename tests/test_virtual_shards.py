@@ -205,3 +205,68 @@ def test_catalog_layout_reads_a_large_mirror_file_in_shards(tmp_path, monkeypatc
     assert reading.virtual_shards(located.files)
     parts = [sum(1 for _ in located.records(host, 4, shuffle=True, seed=0)) for host in range(4)]
     assert sum(parts) == 60_000 and min(parts) > 13_000
+
+
+@pytest.mark.parametrize("hosts", [2, 3, 4])
+def test_hosts_reading_in_order_get_disjoint_parts_that_cover_the_file(xp3_mirror, byte_counter, hosts):
+    """Evaluation and `mt0 export` read without shuffling: each host reads its own virtual shards, in file
+    order, about 1/n of the bytes; together the hosts read every record once."""
+    _, path = xp3_mirror
+    size = os.path.getsize(path)
+    everything = [i for i, _ in reading.read_split([path])]
+    parts = []
+    for host in range(hosts):
+        byte_counter.clear()
+        parts.append([i for i, _ in reading.read_split([path], shard_index=host, num_shards=hosts)])
+        assert byte_counter[path] <= (1.2 / hosts + 0.02) * size, (host, byte_counter[path] / size)
+        assert parts[-1] == sorted(parts[-1])  # file order
+    assert sorted(sum(parts, [])) == everything and len(set(sum(parts, []))) == len(everything)
+
+
+def test_hosts_of_an_xp3_task_read_in_order_cover_it(xp3_mirror, monkeypatch):
+    import seqio
+
+    import multilingual_t0.tasks  # noqa: F401
+
+    root, _ = xp3_mirror
+    monkeypatch.setenv("MT0_DATA_SOURCE", "mirror")
+    monkeypatch.setenv("MT0_DATA_DIR", root)
+    source = seqio.get_mixture_or_task("xp3.sw").source
+    parts = [[e["inputs"] for e in source.iter_examples("train", host, 3)] for host in range(3)]
+    assert sum(len(p) for p in parts) == SOURCES * PER_SOURCE
+    assert sorted(sum(parts, [])) == sorted(e["inputs"] for e in source.iter_examples("train"))
+
+
+LINE = 128  # bytes per line, newline included: every 64 KB shard boundary falls exactly on a line start
+
+
+def _fixed_width_file(path, lines):
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(lines):
+            text = json.dumps({"inputs": f"line {i}", "targets": "x"})
+            f.write(text[:-1] + ", \"pad\": \"" + "p" * (LINE - len(text) - 12) + "\"}\n")
+    assert os.path.getsize(path) == LINE * lines
+    return str(path)
+
+
+@pytest.mark.parametrize("hosts, shuffle", [(1, False), (2, False), (3, True), (4, False)])
+def test_byte_ranges_cut_exactly_at_line_starts_lose_and_repeat_nothing(tmp_path, hosts, shuffle):
+    path = _fixed_width_file(tmp_path / "aligned.jsonl", 40_000)  # 5.1 MB: cut into 64 KB shards
+    shards = reading.virtual_shards([path])
+    assert len(shards) > 70 and all(s.start % LINE == 0 for s in shards)  # every cut on a line start
+    seen = [r["inputs"] for host in range(hosts)
+            for _, r in reading.read_split([path], shuffle=shuffle, seed=1, shard_index=host, num_shards=hosts)]
+    assert sorted(seen) == sorted(f"line {i}" for i in range(40_000)) and len(set(seen)) == 40_000
+
+
+def test_a_position_on_a_shard_boundary_resumes_exactly(tmp_path):
+    """Saved right after a shard's last record (the next record starts the next shard), a reader of host 1 of
+    2 resumes with the next shard's first record."""
+    path = _fixed_width_file(tmp_path / "aligned.jsonl", 40_000)
+    per_shard = reading.virtual_shards([path])[0].end // LINE
+    for after in (per_shard - 1, per_shard, per_shard + 1, 3 * per_shard):
+        reader = reading.read_split([path], shard_index=1, num_shards=2)
+        head = [i for _, (i, _) in zip(range(after), reader)]
+        state = json.loads(json.dumps(reader.state()))
+        tail = [i for i, _ in reading.read_split([path], shard_index=1, num_shards=2, state=state)]
+        assert head + tail == [i for i, _ in reading.read_split([path], shard_index=1, num_shards=2)], after

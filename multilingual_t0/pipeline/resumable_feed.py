@@ -89,6 +89,11 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         self._convert = self._converter_fn()
         self._spec = None
         self._reset(None)
+        for k in self.draws.kept.tolist():  # refused now, naming the task, not at the first checkpoint
+            if not self.streams[k].resumable:
+                raise NotResumableError(
+                    f"task {self.tasks[k].name!r}: its {split!r} data is read as a Hugging Face Hub stream, whose "
+                    "position cannot be saved; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror)")
 
     # -- the TensorFlow part: a group of example strings -> packed rows ------------------------------
     def _pipeline(self, columns: Dict[str, tf.Tensor]) -> tf.data.Dataset:

@@ -80,6 +80,11 @@ class TaskStream:
         return TaskStream(self.task, self.split, self.shard, self.order["shuffle"], self.order["seed"],
                           self.num_epochs, sequence_length=self.sequence_length)
 
+    @property
+    def resumable(self) -> bool:
+        """Whether `state()` can say where this stream stands (not for data read as a Hub stream)."""
+        return self._it.resumable
+
     def state(self) -> dict:
         """Where this stream stands, JSON-able: right after the last example it returned (NotResumableError
         for data read as a Hub stream)."""

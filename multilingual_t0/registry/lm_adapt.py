@@ -4,7 +4,8 @@ Registered by `register()` (called from tasks.py):
 * `mt5_lm_adapt.<lang>` for each of the 107 mC4 splits in data/mc4_languages.csv (`-` -> `_`:
   `mt5_lm_adapt.zh_Latn`); splits train / validation;
 * `mt5_lm_adapt`: all 107, rate p(L) ∝ pages(L)^0.3 as mT5 (from the shipped page counts, so no
-  data is read to register). `register_mixture()` builds one for another α or a subset of languages.
+  data is read to register). `register_mixture()` builds one for another α or a subset of languages
+  (`add_mixture()`, the same returning its name, for gin files).
 
 Documents come from MT0_DATA_SOURCE (pipeline/mc4_source.py): samples, the mirror, the Hub, or TFDS
 `c4/multilingual:<version>` (`$MT0_MC4_VERSION`, default 3.1.0; what `auto` reads without a mirror) from
@@ -21,7 +22,7 @@ import seqio
 from multilingual_t0.catalog import mc4
 from multilingual_t0.pipeline import mc4_source
 from multilingual_t0.pipeline.prefix_lm import DEFAULT_LENGTHS
-from multilingual_t0.pipeline.streamed_mixture import add_mixture
+from multilingual_t0.pipeline import streamed_mixture
 from multilingual_t0.registry import naming
 
 MIXTURE_NAME = "mt5_lm_adapt"
@@ -63,7 +64,14 @@ def register_mixture(name: str, languages: Optional[Sequence[str]] = None,
             raise ValueError(f"Mixture {name!r} is already registered with other tasks or rates; "
                              "pick another name.")
         return existing
-    return add_mixture(name, list(rates.items()))
+    return streamed_mixture.add_mixture(name, list(rates.items()))
+
+
+def add_mixture(name: str, languages: Optional[Sequence[str]] = None, alpha: float = mc4.DEFAULT_ALPHA) -> str:
+    """`register_mixture` for gin files: registers (once) and returns the mixture's name, which T5X takes
+    (`MIXTURE_OR_TASK_NAME = @lm_adapt.add_mixture()`, as `custom.add_task`). A seqio Mixture object given to
+    T5X instead is mistaken for an airio provider at the pinned commit (t5x/utils.py get_vocabulary)."""
+    return register_mixture(name, languages, alpha).name
 
 
 def register() -> None:

@@ -134,16 +134,16 @@ def _large_jsonl_with_bad_lines(n):
 
 
 def _parquet_with_a_bad_middle_row_group(compression, checksums):
-    """3 row groups of 1,000 rows; 16 bytes inside the middle group's first column chunk overwritten, the
-    footer intact."""
+    """3 row groups of 2,000 rows (more than a read batch, so the first records decode); 16 bytes inside the
+    middle group's first column chunk overwritten, the footer intact."""
     import io
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [{"inputs": f"question {i} " + "word " * (i % 7), "targets": f"answer {i}"} for i in range(3000)]
+    rows = [{"inputs": f"question {i} " + "word " * (i % 7), "targets": f"answer {i}"} for i in range(6000)]
     out = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows), out, row_group_size=1000, compression=compression,
+    pq.write_table(pa.Table.from_pylist(rows), out, row_group_size=2000, compression=compression,
                    write_page_checksum=checksums)
     data = bytearray(out.getvalue())
     column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)

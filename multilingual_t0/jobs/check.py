@@ -121,17 +121,12 @@ def _first_examples(task, split: str, num_examples: int, result: TaskCheck, full
                 pass
             return kept
         return list(itertools.islice(examples, num_examples))
-    # Another source (mC4 from TFDS): through its own tf.data pipeline.
+    # Another source (mC4 from TFDS): its first examples through its own tf.data pipeline, also with `full`
+    # (which reads the data the package reads itself: files and Hub streams).
     result.origin = repr(source)
     ds = source.get_dataset(split=split, shuffle=False)
-    kept = []
-    for example in ds.as_numpy_iterator():  # with full, every one (the source's records are not seen here)
-        result.records += 1
-        if len(kept) < num_examples:
-            kept.append({k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in example.items()})
-        elif not full:
-            break
-    return kept
+    return [{k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in ex.items()}
+            for ex in itertools.islice(ds.as_numpy_iterator(), num_examples)]
 
 
 def _counting(records: Iterable[Tuple[int, Any]], limit: Optional[int], result: TaskCheck):

@@ -22,6 +22,9 @@ INPUT_BOUNDARIES = ("batched", "per_example")
 MIXTURE_FEEDS = ("fused", "per_task")
 DEFAULT_MC4_VERSION = "3.1.0"  # what current TFDS registers; mT5 itself used 3.0.1
 DEFAULT_SHUFFLE_BUFFER = 10_000
+# How a yes/no setting may be spelled (any case, surrounding spaces ignored); empty or unset is its default.
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +41,8 @@ SETTINGS: Tuple[Setting, ...] = (
             "mirror | hub | samples | tfds"),
     Setting("MT0_DATA_DIR", "data_dir", "the mirror: a local directory or gs:// prefix"),
     Setting("MT0_MC4_VERSION", "mc4_version", f"TFDS c4/multilingual version (default {DEFAULT_MC4_VERSION})"),
-    Setting("MT0_STRICT", "strict", "1: a record a template cannot render raises BadRecordError"),
+    Setting("MT0_STRICT", "strict", "1 (or true, yes, on): a record a template cannot render raises BadRecordError; "
+            "0 (false, no, off; default): it is skipped and counted"),
     Setting("MT0_SHUFFLE_BUFFER", "shuffle_buffer",
             f"records each task holds while reading shuffled (default {DEFAULT_SHUFFLE_BUFFER:,})"),
     Setting("MT0_INPUT_BOUNDARY", "input_boundary", "batched (default) | per_example"),
@@ -63,6 +67,18 @@ def _choice(env: str, value: str, choices: Tuple[str, ...]) -> str:
         raise ValueError(f"{env}={value!r} is not one of {', '.join(choices)}; unset it for the default "
                          f"({choices[0]}).")
     return value
+
+
+def _flag(env: str, value: str, default: bool) -> bool:
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(f"{env}={value!r} is not on or off: on is {' / '.join(TRUE_WORDS)}, off is "
+                     f"{' / '.join(FALSE_WORDS)} (any case); unset it for the default ({'on' if default else 'off'}).")
 
 
 def _positive(env: str, value: str, default: int) -> int:
@@ -99,7 +115,7 @@ class DataSettings:
             source=_choice("MT0_DATA_SOURCE", get("MT0_DATA_SOURCE"), SOURCE_KINDS),
             data_dir=get("MT0_DATA_DIR") or None,
             mc4_version=get("MT0_MC4_VERSION") or DEFAULT_MC4_VERSION,
-            strict=get("MT0_STRICT").strip().lower() in ("1", "true", "yes"),
+            strict=_flag("MT0_STRICT", get("MT0_STRICT"), False),
             shuffle_buffer=_positive("MT0_SHUFFLE_BUFFER", get("MT0_SHUFFLE_BUFFER"), DEFAULT_SHUFFLE_BUFFER),
             input_boundary=_choice("MT0_INPUT_BOUNDARY", get("MT0_INPUT_BOUNDARY"), INPUT_BOUNDARIES),
             mixture_feed=_choice("MT0_MIXTURE_FEED", get("MT0_MIXTURE_FEED"), MIXTURE_FEEDS),

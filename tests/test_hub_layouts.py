@@ -193,3 +193,62 @@ def test_spooling_keeps_no_file_open_per_shard(tmp_path, monkeypatch):
     counts = json.loads((tmp_path / "x" / "train.counts.json").read_text())
     assert sum(counts.values()) == 5_000
     assert os.path.exists(written[0])
+
+
+# ------------------------------------------------------------------ a shuffled Hub stream, per epoch and host
+
+STREAM_FILES, PER_FILE = 6, 60
+
+
+@pytest.fixture
+def xp3mt_hub_stream(tmp_path, no_network):
+    """xP3mt 'sw' as its Hub repository lays it out (one file per prompt: 6 files, 360 records), located as
+    a Hub stream; records are told apart by their target, '0' .. '359'."""
+    lang_dir = tmp_path / "bigscience" / "xP3mt" / "sw"
+    lang_dir.mkdir(parents=True)
+    for k in range(STREAM_FILES):
+        (lang_dir / f"xp3_prompt{k}_train.jsonl").write_text("".join(
+            json.dumps({"inputs": f"swali {i}", "targets": str(i)}) + "\n"
+            for i in range(k * PER_FILE, (k + 1) * PER_FILE)), encoding="utf-8")
+    split = locate(_snapshot(xp3_language("xp3mt", "sw"), tmp_path), HUB)
+    assert split.hub_stream is not None and split.hub_stream.num_shards == STREAM_FILES
+    return split
+
+
+def _targets(split, shard=0, hosts=1, **order):
+    return [int(record["targets"]) for _, record in split.records(shard, hosts, **order)]
+
+
+@pytest.mark.parametrize("buffer", [None, 32], ids=["buffer_holds_all", "buffer_of_32"])
+def test_a_shuffled_hub_stream_has_its_own_order_per_epoch_reproducibly(xp3mt_hub_stream, monkeypatch, buffer):
+    from multilingual_t0.sources import located
+
+    if buffer is not None:  # fewer records held than the split has: the buffer and the file order both shuffle
+        monkeypatch.setattr(located, "HUB_SHUFFLE_BUFFER", buffer)
+    every = list(range(STREAM_FILES * PER_FILE))
+    assert _targets(xp3mt_hub_stream) == every  # in file order unshuffled, the same in every epoch
+    orders = {(seed, epoch): _targets(xp3mt_hub_stream, shuffle=True, seed=seed, epoch=epoch)
+              for seed in (3, 4) for epoch in (0, 1, 2)}
+    for key, order in orders.items():
+        assert sorted(order) == every, key  # each record once in every epoch
+        assert order[:20] != every[:20], key
+        assert _targets(xp3mt_hub_stream, shuffle=True, seed=key[0], epoch=key[1]) == order, key  # reproducible
+    assert len({tuple(order) for order in orders.values()}) == len(orders)  # per epoch and per seed its own
+    assert orders[3, 1][:20] != orders[3, 0][:20] and orders[4, 0][:20] != orders[3, 0][:20]
+
+
+@pytest.mark.parametrize("hosts", [2, 3, 8], ids=["2_hosts", "3_hosts", "8_hosts_more_than_files"])
+def test_hub_stream_hosts_read_disjoint_parts_covering_the_split_whatever_their_seeds(xp3mt_hub_stream, hosts):
+    """Every epoch, shuffled or not, the hosts' records are the split once, also when each host drew a seed
+    of its own (seqio's seed=None, resolved per host); each host's order still changes per epoch."""
+    every = list(range(STREAM_FILES * PER_FILE))
+    for seeds in ([7] * hosts, list(range(100, 100 + hosts))):
+        for epoch in (0, 1):
+            parts = [_targets(xp3mt_hub_stream, host, hosts, shuffle=True, seed=seeds[host], epoch=epoch)
+                     for host in range(hosts)]
+            assert sorted(sum(parts, [])) == every, (seeds, epoch)
+            assert all(parts), [len(p) for p in parts]
+        assert _targets(xp3mt_hub_stream, 1, hosts, shuffle=True, seed=seeds[1], epoch=1) != \
+            _targets(xp3mt_hub_stream, 1, hosts, shuffle=True, seed=seeds[1], epoch=0)
+    unshuffled = [_targets(xp3mt_hub_stream, host, hosts) for host in range(hosts)]
+    assert sorted(sum(unshuffled, [])) == every

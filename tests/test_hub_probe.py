@@ -90,6 +90,28 @@ def test_local_dataset_path_and_offline_mode_skip_the_probe(online, closed_endpo
     assert hub_probe._probe.cache_info().currsize == 0
 
 
+OFFLINE_SPELLINGS = [({"HF_HUB_OFFLINE": v}, True) for v in ("1", "ON", "on", "Yes", "true")] + [
+    ({"HF_HUB_OFFLINE": v}, False) for v in ("0", "off", "False", "no", "")] + [
+    ({"HF_DATASETS_OFFLINE": "On"}, True), ({"TRANSFORMERS_OFFLINE": "1"}, True),
+    ({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "0"}, False)]  # datasets' own variable wins, set either way
+
+
+@pytest.mark.parametrize("env,offline", OFFLINE_SPELLINGS,
+                         ids=[",".join(f"{k}={v}" for k, v in env.items()) for env, _ in OFFLINE_SPELLINGS])
+def test_offline_mode_is_read_as_the_hub_libraries_spell_it(online, closed_endpoint, env, offline):
+    """huggingface_hub and datasets take 1/ON/YES/TRUE in any case as true; in their offline mode the probe is
+    skipped, otherwise an unreachable endpoint is named at once."""
+    online.setenv("HF_ENDPOINT", closed_endpoint)
+    for name, value in env.items():
+        online.setenv(name, value)
+    if offline:
+        hub_probe.require_hub("offline mode", "aps/super_glue")
+        assert hub_probe._probe.cache_info().currsize == 0
+    else:
+        with pytest.raises(DataNotFoundError, match="no answer within"):
+            hub_probe.require_hub("online", "aps/super_glue")
+
+
 def test_mt0_show_without_the_hub_suggests_samples(online, closed_endpoint, capsys, registered):
     from multilingual_t0.cli import main
 

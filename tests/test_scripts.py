@@ -352,3 +352,11 @@ def test_t5x_dataset_checkpoint_setting_alone_is_refused_naming_the_macro(overri
         launch.commands("train", FULL_ENV, ["--gin.utils.SaveCheckpointConfig.save_dataset=False"])
     argv = launch.commands("train", FULL_ENV, ["DATASET_CHECKPOINTS=False"])[0][0]
     assert "--gin.DATASET_CHECKPOINTS=False" in argv
+
+
+def test_a_bad_mt0_value_stops_the_launcher_as_a_usage_error():
+    """Named before the job starts, not as a traceback from the data pipeline of every host."""
+    result = run("first_run.sh", "--dry-run", **{**FULL_ENV, "MT0_STRICT": "maybe"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert "error: MT0_STRICT='maybe' is not on or off: on is 1 / true / yes / on" in result.stderr
+    assert "Traceback" not in result.stderr

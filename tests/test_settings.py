@@ -91,3 +91,74 @@ def test_tfds_serves_only_mc4():
     layout = xp3_language("xp3", "sw")
     with pytest.raises(DataNotFoundError, match=r"xP3 language 'sw' \(TFDS\)[\s\S]*tfds serves only mC4"):
         locate(layout, settings.DataSettings(source="tfds"))
+
+
+# ---------------------------------------------------------------- yes/no settings (MT0_STRICT, ...)
+
+YES_NO = [s for s in settings.SETTINGS if isinstance(getattr(settings.DataSettings(), s.field), bool)]
+ON_SPELLINGS = ["1", "true", "TRUE", "Yes", " on ", "ON"]
+OFF_SPELLINGS = ["0", "false", "False", "NO", " off ", "Off"]
+
+
+def test_every_yes_no_setting_is_found():
+    assert [s.env for s in YES_NO] == ["MT0_STRICT"]  # a new one joins the tests below by itself
+
+
+@pytest.mark.parametrize("setting", YES_NO, ids=lambda s: s.env)
+def test_a_yes_no_setting_reads_every_spelling_of_on_and_off(setting):
+    default = getattr(settings.DataSettings(), setting.field)
+    for value in ON_SPELLINGS:
+        assert getattr(settings.DataSettings.from_env({setting.env: value}), setting.field) is True, value
+    for value in OFF_SPELLINGS:
+        assert getattr(settings.DataSettings.from_env({setting.env: value}), setting.field) is False, value
+    for value in ("", "  "):
+        assert getattr(settings.DataSettings.from_env({setting.env: value}), setting.field) is default
+    assert getattr(settings.DataSettings.from_env({}), setting.field) is default
+
+
+@pytest.mark.parametrize("setting", YES_NO, ids=lambda s: s.env)
+@pytest.mark.parametrize("value", ["maybe", "2", "enabled", "n"])
+def test_an_unknown_yes_no_value_names_the_variable_and_the_spellings(setting, value):
+    with pytest.raises(ValueError) as err:
+        settings.DataSettings.from_env({setting.env: value})
+    assert str(err.value) == (f"{setting.env}={value!r} is not on or off: on is 1 / true / yes / on, off is "
+                              "0 / false / no / off (any case); unset it for the default (off).")
+
+
+@pytest.fixture(scope="module")
+def one_bad_line_task(tmp_path_factory):
+    import multilingual_t0.tasks  # noqa: F401
+    from multilingual_t0 import custom
+
+    tmp_path = tmp_path_factory.mktemp("strict")
+    (tmp_path / "mine.jsonl").write_text('{"inputs": "a", "targets": "b"}\n{"inputs": "c", "targ\n'
+                                         '{"inputs": "e", "targets": "f"}\n', encoding="utf-8")
+    return custom.add_task("settings_test_one_bad_line", {"train": str(tmp_path / "mine.jsonl")})
+
+
+@pytest.mark.parametrize("value,strict", [(v, True) for v in ("1", "TRUE", " yes ", "On")] +
+                         [(v, False) for v in ("0", "false", " NO ", "off", "")])
+def test_mt0_strict_spelled_in_the_environment_decides_whether_a_bad_record_raises(one_bad_line_task, monkeypatch,
+                                                                                 value, strict):
+    import seqio
+
+    from multilingual_t0.errors import BadRecordError
+
+    monkeypatch.setenv("MT0_STRICT", value)
+    source = seqio.get_mixture_or_task(one_bad_line_task).source
+    if strict:
+        with pytest.raises(BadRecordError, match="invalid JSON"):
+            list(source.iter_examples("train"))
+    else:
+        assert [e["targets"] for e in source.iter_examples("train")] == ["b", "f"]
+
+
+def test_the_cli_reports_a_bad_value_as_a_usage_error(registered, monkeypatch, capsys):
+    from multilingual_t0.cli import main
+
+    monkeypatch.setenv("MT0_STRICT", "maybe")
+    assert main(["show", "super_glue_rte_GPT_3_style", "--source", "samples", "-n", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == ("mt0 show: MT0_STRICT='maybe' is not on or off: on is 1 / true / yes / on, off is "
+                   "0 / false / no / off (any case); unset it for the default (off).\n")

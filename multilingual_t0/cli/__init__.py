@@ -52,9 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    try:
+        settings.current()  # a bad MT0_* value is a usage error: named now, before any data is read
+    except ValueError as err:
+        print(f"mt0 {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
     if extra:  # only a command that passes flags on (mt0 cache ... -- FLAGS) takes what argparse left
         if not getattr(args, "takes_passthrough", False):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -1,4 +1,5 @@
-"""mt0 check: before a long job, every task of a mixture reads, renders and tokenizes its first records."""
+"""mt0 check: before a long job, every task of a mixture reads, renders and tokenizes its first records
+(with --full: every record, counted)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ def add_parser(sub) -> None:
     p.add_argument("--split", help="split to check (default: train; validation for *_eval names)")
     p.add_argument("--workers", type=int, default=8, help="tasks checked at a time (default 8)")
     p.add_argument("--full", action="store_true",
-                   help="read every record of every split (slow on real data; once after a download)")
+                   help="read every record of the split, in every file, and count them; any damage, a record "
+                        "that is not a JSON object included, fails the task (slow on real data; once after a "
+                        "download)")
     p.add_argument("--json", action="store_true", help="one JSON object per task, then the summary")
     p.set_defaults(func=run)
 
@@ -35,13 +38,17 @@ def run(args) -> int:
     failed = [r for r in results if not r.ok]
     unverified = sum(r.unverified for r in results)
     summary = {"name": args.name, "tasks": len(results), "ok": len(results) - len(failed), "failed": len(failed),
-               "unverified_files": unverified, "seconds": round(time.time() - start, 1)}
+               "full": args.full, "records": sum(r.records for r in results),
+               "bad_records": sum(r.bad_records for r in results), "unverified_files": unverified,
+               "seconds": round(time.time() - start, 1)}
     if args.json:
         print_json({"summary": summary, "tasks": [dataclasses.asdict(r) for r in results]})
     else:
         for r in failed:
             print(f"FAIL {r.task} [{r.split}] {r.origin}: {r.error}")
-        print(f"{args.name}: {summary['tasks']} tasks checked ({args.examples} examples each), {summary['ok']} ok, "
+        how = (f"every record: {summary['records']:,} read" if args.full
+               else f"{args.examples} examples each")
+        print(f"{args.name}: {summary['tasks']} tasks checked ({how}), {summary['ok']} ok, "
               f"{summary['failed']} failed, in {summary['seconds']} s")
         if unverified:
             print(f"{unverified} gzip file(s) over 64 MB were not read to their end; --full reads every record")

@@ -5,8 +5,12 @@ configured source (settings.py), each of its files is checked to be whole at its
 `verify_end`: a Parquet footer, a JSONL file's last line, a gzip file up to 64 MB read to its CRC; once per
 file however many tasks read it), and its first records are read, rendered (or taken as they are) and
 tokenized with the package vocabulary, several tasks at a time. A task fails when its split is missing, a
-file is damaged, a column is missing, or none of the first records gives an example. `full=True` reads
-every record of every split instead (slow on real data; once after a download).
+file is damaged, a column is missing, or none of the first records gives an example.
+
+`full=True` reads every record of the split instead, in every file (slow on real data; once after a
+download), and counts them: a file damaged anywhere (a cut gzip file, a Parquet page that does not decode
+or fails its checksum, bytes that are not UTF-8) fails the task, and so does any record that is not a JSON
+object (a line cut or garbled inside a file), which a job would skip and count: --full is run to find damage.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import dataclasses
 import functools
 import itertools
 import time
-from typing import Any, Callable, Iterable, List, Optional
+from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 from multilingual_t0.errors import DataNotFoundError
 from multilingual_t0.pipeline import vocab
@@ -25,12 +29,16 @@ from multilingual_t0.pipeline.streamed_source import StreamedSource
 from multilingual_t0.prompting.renderer import RENDER_STATS
 from multilingual_t0.registry.lookup import leaf_tasks
 from multilingual_t0.sources import fileio
-from multilingual_t0.sources.files import verify_end
+from multilingual_t0.sources.files import InvalidRecord, verify_end
 
 DEFAULT_EXAMPLES = 3
 RECORDS_PER_EXAMPLE = 20  # records read at most per example wanted (templates that apply to few records)
 DEFAULT_WORKERS = 8  # tasks checked at a time (reading from a bucket or the Hub waits on the network)
 EVAL_SUFFIX = "_eval"
+
+
+class BadRecordsFound(ValueError):
+    """A full check read records that are not JSON objects (damaged lines in a file)."""
 
 
 @dataclasses.dataclass
@@ -46,6 +54,8 @@ class TaskCheck:
     error: str = ""  # first line of the error, empty when ok
     detail: str = ""  # the whole message
     unverified: int = 0  # files too large to verify at their end (read them with full=True)
+    bad_records: int = 0  # records read that are not JSON objects (a job skips and counts them)
+    first_bad: str = ""  # where the first of them is (file:line or file@byte) and why
     seconds: float = 0.0
 
 
@@ -70,6 +80,11 @@ def check_task(task, split: str, num_examples: int = DEFAULT_EXAMPLES, full: boo
                 if isinstance(example.get(key), str):
                     vocabulary.encode(example[key])
         result.examples = len(examples)
+        if full and result.bad_records:
+            raise BadRecordsFound(f"{result.bad_records:,} of {result.records:,} records read "
+                                  f"{'is' if result.bad_records == 1 else 'are'} not a JSON object; the first: "
+                                  f"{result.first_bad}. A job would skip and count them. Fix: replace the file "
+                                  f"(download it again) or remove the damaged lines.")
         if not examples:
             stats = RENDER_STATS.get((task.name, split))
             why = f" ({stats.summary()})" if stats is not None and stats.num_errors else ""
@@ -93,7 +108,7 @@ def _verified(path: str, size: int) -> bool:
 
 def _first_examples(task, split: str, num_examples: int, result: TaskCheck, full: bool) -> List[dict]:
     source = task.source
-    if isinstance(source, StreamedSource) and source.streams(split):
+    if isinstance(source, StreamedSource):
         located = source.locate(split)
         result.origin = located.origin
         if not full:
@@ -106,17 +121,23 @@ def _first_examples(task, split: str, num_examples: int, result: TaskCheck, full
                 pass
             return kept
         return list(itertools.islice(examples, num_examples))
-    # Another source (mC4 from TFDS): through its own tf.data pipeline.
+    # A seqio task of another package in the mixture: its first examples through its own tf.data pipeline,
+    # also with `full` (which reads the data the package reads itself: files and Hub streams).
     result.origin = repr(source)
     ds = source.get_dataset(split=split, shuffle=False)
     return [{k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in ex.items()}
             for ex in itertools.islice(ds.as_numpy_iterator(), num_examples)]
 
 
-def _counting(records: Iterable[Any], limit: Optional[int], result: TaskCheck):
-    for record in itertools.islice(records, limit):
+def _counting(records: Iterable[Tuple[int, Any]], limit: Optional[int], result: TaskCheck):
+    """The (index, record) pairs, counted into `result` (records, and those not JSON objects) as read."""
+    for index, record in itertools.islice(records, limit):
         result.records += 1
-        yield record
+        if isinstance(record, InvalidRecord):
+            result.bad_records += 1
+            if not result.first_bad:
+                result.first_bad = f"{record.where}: {record.error}"
+        yield index, record
 
 
 def check(name: str, split: Optional[str] = None, num_examples: int = DEFAULT_EXAMPLES,

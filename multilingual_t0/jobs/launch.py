@@ -309,6 +309,7 @@ def _pinned(package: str) -> str:
 
 def commands(job_name: str, env: Mapping[str, str], extra: Sequence[str]) -> List[Tuple[List[str], Dict[str, str]]]:
     """[(argv, extra environment)] for a job; raises MissingSettingError / ValueError on bad settings."""
+    settings.DataSettings.from_env(env)  # a bad MT0_* value stops here, not in the job on every host
     job = JOBS[job_name]
     if job_name == "setup_tpu_vm":
         return [(argv, {}) for argv in setup_tpu_vm_commands(job, env, extra)]

@@ -138,7 +138,11 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         self.batches = 0
 
     def _note(self) -> Dict[str, Any]:
-        return {"drawn": self.drawn, "ended": self.ended, "tasks": [s.state() for s in self.streams]}
+        # A task never drawn (rate 0) stays where it was opened: None, so its reader (maybe a Hub stream)
+        # is never asked for a position.
+        drawn = set(self.draws.kept.tolist())
+        return {"drawn": self.drawn, "ended": self.ended,
+                "tasks": [s.state() if k in drawn else None for k, s in enumerate(self.streams)]}
 
     def _draw_group(self) -> bool:
         """Draws, reads and packs the next group; False once the mixture has ended."""

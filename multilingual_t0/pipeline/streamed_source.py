@@ -233,11 +233,6 @@ class StreamedSource(seqio.DataSource):
     def list_shards(self, split: str) -> Sequence[str]:
         return [split]
 
-    def streams(self, split: str) -> bool:
-        """Whether `split` is read through `iter_examples` under the current settings (mC4 from TFDS is not)."""
-        del split
-        return True
-
     def locate(self, split: str) -> LocatedSplit:
         raise NotImplementedError
 

@@ -1,8 +1,9 @@
 """Data files: finding a split's files, and reading JSON lines and Parquet as streams of records.
 
 Every reader streams (memory does not grow with a file's size) and goes through fileio, so a gs:// path
-works wherever a local one does. A damaged file (truncated gzip or Parquet, bytes that are not UTF-8)
-raises DamagedFileError naming it; a corrupt JSON line becomes an InvalidRecord, counted by the caller.
+works wherever a local one does. A damaged file (truncated gzip or Parquet, a Parquet page that does not
+decode or fails its CRC when it was written with one, bytes that are not UTF-8) raises DamagedFileError
+naming it; a corrupt JSON line becomes an InvalidRecord, counted by the caller.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def read_parquet(path: str, batch_size: int = 1024) -> Iterator[Record]:
     records = 0
     try:
         with fileio.open(path, "rb") as f:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size):
+            for batch in pq.ParquetFile(f, page_checksum_verification=True).iter_batches(batch_size=batch_size):
                 rows = batch.to_pylist()
                 records += len(rows)
                 yield from rows
@@ -180,7 +181,7 @@ def _parquet_file(path: str, read):
 
     try:
         with fileio.open(path, "rb") as f:
-            return read(pq.ParquetFile(f))
+            return read(pq.ParquetFile(f, page_checksum_verification=True))
     except (pa.ArrowException, OSError, EOFError) as err:
         if isinstance(err, FileNotFoundError):
             raise

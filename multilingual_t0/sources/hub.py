@@ -17,7 +17,18 @@ from multilingual_t0.sources import fileio
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PROBE_TIMEOUT_S = 4.0
-OFFLINE_ENVS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+OFFLINE_ENVS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+# True as huggingface_hub and datasets spell it (their ENV_VARS_TRUE_VALUES, compared upper-cased, unstripped).
+HF_TRUE_VALUES = ("1", "ON", "YES", "TRUE")
+
+
+def datasets_offline() -> bool:
+    """Whether `datasets` is in offline mode, by its rule (datasets/config.py): HF_DATASETS_OFFLINE when set,
+    else huggingface_hub's (HF_HUB_OFFLINE, else TRANSFORMERS_OFFLINE); any other value is off, as there."""
+    value = os.environ.get("HF_DATASETS_OFFLINE")
+    if value is None:
+        value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.upper() in HF_TRUE_VALUES
 
 
 def hub_endpoint() -> str:
@@ -41,7 +52,7 @@ def require_hub(what: str, hub_id: str) -> None:
 
     Skipped for a local dataset path (the Hub is not involved) and in the Hub libraries' offline mode
     (they fail at once there, with their own message)."""
-    if os.path.isdir(hub_id) or any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in OFFLINE_ENVS):
+    if os.path.isdir(hub_id) or datasets_offline():
         return
     endpoint = hub_endpoint()
     problem = _probe(endpoint, PROBE_TIMEOUT_S)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple
 
 from multilingual_t0 import settings as settings_module
@@ -96,12 +97,39 @@ class LocatedSplit:
 
     def _hub_records(self, shard_index: int, num_shards: int, shuffle: bool, seed: Optional[int],
                      epoch: int) -> Iterator[Tuple[int, Any]]:
+        """This host's records of the Hub stream. Which records are a host's never depends on the seed:
+        hosts that drew seeds of their own (seqio's seed=None) must still read disjoint parts covering the
+        split. With at least as many files as hosts a host reads its own files (datasets' `shard`), shuffled
+        by datasets (file order and a buffer, reseeded per epoch by set_epoch); with fewer, every host reads
+        the stream in file order, keeps every n-th record, and shuffles those in a seeded buffer of its own."""
         stream = self.hub_stream
-        if shuffle:  # datasets' own: shard order and a buffer, reseeded per epoch by set_epoch
-            stream = stream.shuffle(seed=resolve_seed(seed), buffer_size=HUB_SHUFFLE_BUFFER)
-            stream.set_epoch(epoch)
-        # The index is the position in this stream (shuffled, the Hub gives no other).
-        return ((i, r) for i, r in enumerate(stream) if i % num_shards == shard_index)
+        if num_shards > 1 and stream.num_shards >= num_shards:
+            stream = stream.shard(num_shards=num_shards, index=shard_index, contiguous=False)
+            shard_index, num_shards = 0, 1
+        if num_shards == 1:
+            if shuffle:
+                stream = stream.shuffle(seed=resolve_seed(seed), buffer_size=HUB_SHUFFLE_BUFFER)
+                stream.set_epoch(epoch)
+            return enumerate(stream)  # the index: the position in this host's stream (the Hub gives no other)
+        mine = ((i, r) for i, r in enumerate(stream) if i % num_shards == shard_index)  # i: position in the split
+        if not shuffle:
+            return mine
+        return buffer_shuffled(mine, HUB_SHUFFLE_BUFFER, random.Random(f"{resolve_seed(seed)}:{epoch}:{shard_index}"))
+
+
+def buffer_shuffled(items: Iterable[Any], size: int, rng: random.Random) -> Iterator[Any]:
+    """`items` in a random order drawn through a buffer of `size` (tf.data's shuffle): each item read
+    takes the place of a random one in the full buffer, which is emitted."""
+    buffer: list = []
+    for item in items:
+        if len(buffer) < size:
+            buffer.append(item)
+            continue
+        k = rng.randrange(size)
+        yield buffer[k]
+        buffer[k] = item
+    rng.shuffle(buffer)
+    yield from buffer
 
 
 def source_kind(layout: SplitLayout, settings: Optional[settings_module.DataSettings] = None) -> str:

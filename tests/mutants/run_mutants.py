@@ -174,6 +174,9 @@ MUTANTS = (
            (Edit("multilingual_t0/evaluation/results.py", "    if not counts:\n        return result\n",
                  "    return result\n"),),
            ("tests/test_report.py",)),
+    Mutant("M29", "mt0 convert to-hf writes transformers 5's tie_word_embeddings: true",
+           (Edit("multilingual_t0/convert/to_hf.py", '    fields["tie_word_embeddings"] = tied\n', ""),),
+           ("tests/test_convert.py", "-k", "untied or transformers_4")),
 )
 
 

@@ -23,6 +23,9 @@ from multilingual_t0.pipeline.sample_vocab import train_vocab  # noqa: E402
 train_vocab(os.environ["MT0_VOCAB"])
 
 TEST_LENGTHS = {"inputs": 256, "targets": 256}
+# What configs/runs/eval_score.gin gives T5X for rank classification: no fixed lengths, so seqio's evaluator
+# pads to the eval set's own longest input and choice (a fixed length that would cut one is refused).
+EVAL_LENGTHS = None
 
 
 def assert_same_examples(a, b):
@@ -35,6 +38,24 @@ def assert_same_examples(a, b):
         for key in x:
             assert np.asarray(x[key]).dtype == np.asarray(y[key]).dtype, key
             np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+
+
+def write_fake_t5x_gins(root) -> str:
+    """The T5X gin files eval.sh's stack includes, with what the tests read: eval.gin's required macros and its
+    TASK_FEATURE_LENGTHS default, the mT5 gins' bfloat16. Returns the folder (a T5X_DIR for the launcher)."""
+    from multilingual_t0.jobs import launch
+
+    files = {"t5x/configs/runs/eval.gin": "MIXTURE_OR_TASK_NAME = %gin.REQUIRED\nCHECKPOINT_PATH = %gin.REQUIRED\n"
+                                          "EVAL_OUTPUT_DIR = %gin.REQUIRED\nTASK_FEATURE_LENGTHS = None\n",
+             "t5x/examples/t5/mt5/base.gin": "DROPOUT_RATE = %gin.REQUIRED\nnetwork.T5Config:\n"
+                                             "  vocab_size = 250112\n  dtype = 'bfloat16'\n"}
+    files.update({f"t5x/examples/t5/mt5/{s}.gin": "include 't5x/examples/t5/mt5/base.gin'\n"
+                  for s in launch.MODEL_SIZES if s != "base"})
+    for rel, text in files.items():
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+        with open(os.path.join(root, rel), "w") as f:
+            f.write(text)
+    return str(root)
 
 
 @pytest.fixture

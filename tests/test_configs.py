@@ -411,8 +411,10 @@ def test_tiny_t5x_train_then_score(tmp_path, vocab_path):
     assert train.returncode == 0, train.stderr[-3000:]
     assert (tmp_path / "model" / "checkpoint_3").is_dir()
     assert (tmp_path / "model" / "training_eval" / "super_glue_rte_GPT_3_style").is_dir()
+    # eval_score.gin's own lengths (none: T5X measures the eval set); the training's 64 would cut RTE's inputs,
+    # which the score-eval tasks refuse.
     score = subprocess.run(
-        [os.path.join(REPO, "scripts/eval.sh"), *common,
+        [os.path.join(REPO, "scripts/eval.sh"), f"--gin_file={tiny}",
          "MIXTURE_OR_TASK_NAME='super_glue_rte_GPT_3_style_score_eval'"],
         env=env, capture_output=True, text=True, timeout=600)
     assert score.returncode == 0, score.stderr[-3000:]

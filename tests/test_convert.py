@@ -74,6 +74,54 @@ def test_logits_match_t5x(converted):
     np.testing.assert_allclose(got[real], want[real], atol=LOGITS_ATOL, rtol=0)
 
 
+def test_written_config_loads_the_head_untied(converted):
+    """config.json says the output head is not the input embedding (transformers 5's MT5Config would write true
+    whatever it is given; transformers 4 obeys the file, and true ties lm_head to the embedding and scales the
+    decoder output by d_model**-0.5)."""
+    _, out, _ = converted
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+        fields = json.load(f)
+    assert fields["tie_word_embeddings"] is False and fields["model_type"] == "mt5"
+    model = _model(out)
+    assert model.lm_head.weight.data_ptr() != model.shared.weight.data_ptr()
+
+
+# transformers 4 is not installed with the project (transformers 5 is): point TRANSFORMERS4_PYTHON at an interpreter
+# that has transformers<5 and torch to run the check below (docs/conversion.md: how to make one).
+TRANSFORMERS4_PYTHON = os.environ.get("TRANSFORMERS4_PYTHON")
+TRANSFORMERS4_LOGITS = """
+import sys
+import numpy as np, torch, transformers
+out, inputs, result = sys.argv[1:]
+assert transformers.__version__.startswith("4."), "TRANSFORMERS4_PYTHON has transformers " + transformers.__version__
+model = transformers.AutoModelForSeq2SeqLM.from_pretrained(out).eval()
+given = np.load(inputs)
+enc, dec = given["enc"], given["dec"]
+with torch.no_grad():
+    logits = model(input_ids=torch.tensor(enc, dtype=torch.long), attention_mask=torch.tensor(enc > 0, dtype=torch.long),
+                   decoder_input_ids=torch.tensor(dec, dtype=torch.long)).logits.numpy()
+np.savez(result, logits=logits, tied=model.lm_head.weight.data_ptr() == model.shared.weight.data_ptr(),
+         version=transformers.__version__)
+"""
+
+
+@pytest.mark.skipif(not TRANSFORMERS4_PYTHON, reason="TRANSFORMERS4_PYTHON (an interpreter with transformers<5 and "
+                                                     "torch) is not set")
+def test_transformers_4_loads_the_converted_model_with_t5x_logits(converted, tmp_path):
+    import subprocess
+
+    layout, out, _ = converted
+    inputs, result = tmp_path / "inputs.npz", tmp_path / "result.npz"
+    np.savez(inputs, enc=EXPECTED[f"{layout}/encoder_input_tokens"], dec=EXPECTED[f"{layout}/decoder_input_tokens"])
+    run = subprocess.run([TRANSFORMERS4_PYTHON, "-c", TRANSFORMERS4_LOGITS, out, str(inputs), str(result)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = np.load(result)
+    assert str(got["version"]).startswith("4.") and not bool(got["tied"])
+    real = EXPECTED[f"{layout}/decoder_target_tokens"] > 0
+    np.testing.assert_allclose(got["logits"][real], EXPECTED[f"{layout}/logits"][real], atol=LOGITS_ATOL, rtol=0)
+
+
 def _until_eos(row):
     row = [int(t) for t in row]
     return row[: row.index(1) + 1] if 1 in row else row

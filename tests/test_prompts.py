@@ -67,13 +67,16 @@ def test_strict_mode_raises_with_names(monkeypatch):
         list(r.render_all([{"premise": "b", "label": 5}, {"premise": "a", "label": 0}], "train"))
 
 
-def test_rank_classification_needs_exactly_one_correct_choice():
+def test_rank_classification_needs_the_answer_among_the_choices():
+    """An answer that is no choice cannot be scored (skipped, counted); one that appears twice can (kept)."""
     r = make_renderer("{{premise}} ||| {{target}}", answer_choices="yes ||| no ||| yes",
-                      require_one_correct_choice=True)
+                      require_answer_among_choices=True)
     out = list(r.render_all([{"premise": "p", "target": "no"}, {"premise": "p", "target": "yes"},
                              {"premise": "p", "target": "maybe"}], "validation"))
-    assert [o["targets"] for o in out] == ["no"]
-    assert RENDER_STATS[("unit_task", "validation")].errors["ValueError"] == 2
+    assert [(o["targets"], o["answer_choices"]) for o in out] == [("no", ["yes", "no", "yes"]),
+                                                                   ("yes", ["yes", "no", "yes"])]
+    stats = RENDER_STATS[("unit_task", "validation")]
+    assert stats.errors["ValueError"] == 1 and "'maybe' is not among the answer choices" in stats.first_error["ValueError"][1]
 
 
 def test_choice_filter_is_deterministic_per_record_and_leaves_global_random_alone():

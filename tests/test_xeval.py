@@ -7,7 +7,7 @@ import re
 import pytest
 import seqio
 
-from conftest import TEST_LENGTHS
+from conftest import EVAL_LENGTHS
 from multilingual_t0.catalog import benchmarks as benchmark_table
 from multilingual_t0.registry import xeval
 from multilingual_t0.errors import CatalogError
@@ -102,7 +102,7 @@ def test_eval_task_through_seqio_expands_choices(registered, name):
     """One example per choice, exactly one correct per original example."""
     task = seqio.get_mixture_or_task(name)
     originals = list(task.source.iter_examples("validation"))
-    examples = list(task.get_dataset(TEST_LENGTHS, split="validation", shuffle=False,
+    examples = list(task.get_dataset(EVAL_LENGTHS, split="validation", shuffle=False,
                                      use_cached=False).as_numpy_iterator())
     groups = {}
     for ex in examples:
@@ -114,7 +114,7 @@ def test_eval_task_through_seqio_expands_choices(registered, name):
 
 def _expanded(name):
     task = seqio.get_mixture_or_task(name)
-    ds = task.get_dataset(TEST_LENGTHS, split="validation", shuffle=False, use_cached=False)
+    ds = task.get_dataset(EVAL_LENGTHS, split="validation", shuffle=False, use_cached=False)
     return task, list(ds.as_numpy_iterator())
 
 

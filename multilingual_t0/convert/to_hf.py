@@ -74,6 +74,26 @@ def load_architecture(ckpt: T5XCheckpoint, model_size: Optional[str]) -> tuple:
     return dataclasses.replace(arch, logits_via_embedding=False), source
 
 
+def write_config(config, out_dir: str, tied: bool) -> None:
+    """config.json as transformers writes it, with `tie_word_embeddings` saying whether the output head is the
+    input embedding (never, here: mT5 and mT0 are untied).
+
+    transformers 5's MT5Config sets the flag to true whatever it is given (it ties the encoder's and decoder's
+    input embeddings through it, and leaves lm_head untied at load when the file holds a head of its own), so
+    its config.json would say true. transformers 4 obeys the file: true would tie lm_head to the input embedding,
+    dropping the converted head, and scale the decoder output by d_model**-0.5 before it. Written false, both
+    load the head as converted and unscaled (docs/conversion.md).
+    """
+    config.save_pretrained(out_dir)
+    path = os.path.join(out_dir, "config.json")
+    with open(path, encoding="utf-8") as f:
+        fields = json.load(f)
+    fields["tie_word_embeddings"] = tied
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(fields, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
 def write_tokenizer(vocab_path: str, out_dir: str) -> None:
     """spiece.model plus transformers' tokenizer files (T5 conventions: pad 0, eos 1, unk 2)."""
     try:
@@ -138,7 +158,7 @@ def to_hf(checkpoint_dir: str, out_dir: str, model_size: Optional[str] = None, d
 
     config = MT5Config(**arch.hf_config(), architectures=["MT5ForConditionalGeneration"],
                        dtype=dtype)
-    config.save_pretrained(out_dir)
+    write_config(config, out_dir, tied=arch.logits_via_embedding)
     GenerationConfig(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0).save_pretrained(out_dir)
     params = {p.hf: p for p in parameter_names(arch)}
     tensors = []

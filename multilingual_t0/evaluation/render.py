@@ -30,6 +30,19 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def _blank(value: Optional[int]) -> str:
+    return "" if value is None else str(value)
+
+
+def _records_cell(row: SummaryRow) -> str:
+    """Records scored: one number, or fewest-most when the prompts scored different numbers; '' if not known."""
+    if row.records_low is None:
+        return ""
+    if row.records_low == row.records_high:
+        return f"{row.records_high:,}"
+    return f"{row.records_low:,}\u2013{row.records_high:,}"
+
+
 def _zero_shot_cell(report: Report, dataset: str) -> str:
     return {None: "", True: "yes", False: "**no**"}[report.zero_shot(dataset)]
 
@@ -52,14 +65,21 @@ def to_markdown(report: Report) -> str:
     with_ref = any(r.reference is not None for r in report.languages + report.datasets)
     extra = ["reference", "diff"] if with_ref else []
     checked = report.trained_on is not None
+    repeated = any(r.records_answer_repeated for r in report.languages)
 
     def ref_cells(r: SummaryRow) -> List[str]:
         return [_num(r.reference), _num(r.diff, signed=True)] if with_ref else []
 
+    def repeated_cell(r: SummaryRow) -> List[str]:
+        return [_blank(r.records_answer_repeated)] if repeated else []
+
     steps = sorted({p.step for p in report.prompts})
     lines = ["# Zero-shot accuracy (rank classification)", "",
              f"{len(report.prompts)} prompts; step {', '.join(map(str, steps))}. Accuracy in percent: median "
-             "over prompts per (dataset, language), then mean over languages; chance = a uniform guess."]
+             "over prompts per (dataset, language), then mean over languages; chance = a uniform guess. Records: "
+             "how many each prompt scored (fewest\u2013most over the prompts; a dataset's, summed over its languages)"
+             + ("; answer repeated: records whose answer is more than one of their choices (most over the prompts)."
+                if repeated else ".")]
     if report.reference_label:
         lines += ["", f"Reference: {report.reference_label}; diff = ours - reference."]
     if checked:
@@ -67,16 +87,17 @@ def to_markdown(report: Report) -> str:
         lines += ["", f"Trained on `{report.trained_on}`: **not zero-shot** on {flagged}."
                   if report.not_zero_shot else f"Trained on `{report.trained_on}`: zero-shot on every dataset below."]
     lines += ["", "## Datasets", ""]
-    lines += _table(["dataset", "languages", "prompts", "accuracy", "min language", "max language"] + extra
-                    + ["chance"] + (["zero-shot"] if checked else []),
+    lines += _table(["dataset", "languages", "prompts", "records", "accuracy", "min language", "max language"]
+                    + (["answer repeated"] if repeated else []) + extra + ["chance"] + (["zero-shot"] if checked else []),
                     [[r.dataset, str(sum(1 for x in report.languages if x.dataset == r.dataset)), str(r.prompts),
-                      _num(r.accuracy), _num(r.low), _num(r.high)] + ref_cells(r)
+                      _records_cell(r), _num(r.accuracy), _num(r.low), _num(r.high)] + repeated_cell(r) + ref_cells(r)
                      + [_num(report.chance.get(r.dataset))] + ([_zero_shot_cell(report, r.dataset)] if checked else [])
                      for r in report.datasets])
     lines += ["", "## Languages", ""]
-    lines += _table(["dataset", "language", "prompts", "median", "min prompt", "max prompt"] + extra,
-                    [[r.dataset, r.language, str(r.prompts), _num(r.accuracy), _num(r.low), _num(r.high)]
-                     + ref_cells(r) for r in report.languages])
+    lines += _table(["dataset", "language", "prompts", "records", "median", "min prompt", "max prompt"]
+                    + (["answer repeated"] if repeated else []) + extra,
+                    [[r.dataset, r.language, str(r.prompts), _records_cell(r), _num(r.accuracy), _num(r.low),
+                      _num(r.high)] + repeated_cell(r) + ref_cells(r) for r in report.languages])
     if report.not_zero_shot:
         lines += ["", "## Not zero-shot", "",
                   f"`{report.trained_on}` trained on the task cluster of these datasets (contamination.py; "
@@ -92,19 +113,23 @@ def write_csvs(report: Report, out_dir: str) -> Tuple[str, str]:
     prompts_path, summary_path = fileio.join(out_dir, "prompts.csv"), fileio.join(out_dir, "summary.csv")
     with open_file(prompts_path, "w") as f:
         writer = csv.writer(f)
-        writer.writerow(["dataset", "language", "template", "task", "step", "accuracy", "source"])
+        writer.writerow(["dataset", "language", "template", "task", "step", "accuracy", "source", "records",
+                         "records_answer_repeated"])
         for p in sorted(report.prompts, key=lambda p: (p.dataset, p.language, p.template)):
-            writer.writerow([p.dataset, p.language, p.template, p.task, p.step, f"{p.accuracy:.4f}", p.source])
+            writer.writerow([p.dataset, p.language, p.template, p.task, p.step, f"{p.accuracy:.4f}", p.source,
+                             _blank(p.records), _blank(p.records_answer_repeated)])
     with open_file(summary_path, "w") as f:
         writer = csv.writer(f)
-        writer.writerow(list(SUMMARY_COLUMNS) + ["min", "max", "reference", "diff", "chance", "zero_shot"])
+        writer.writerow(list(SUMMARY_COLUMNS) + ["min", "max", "reference", "diff", "chance", "zero_shot",
+                                                 "records_min", "records_max", "records_answer_repeated"])
         for r in report.datasets + report.languages:
             chance, zero_shot = report.chance.get(r.dataset), report.zero_shot(r.dataset)
             writer.writerow([r.dataset, r.language, r.prompts, f"{r.accuracy:.4f}", f"{r.low:.4f}", f"{r.high:.4f}",
                              "" if r.reference is None else f"{r.reference:.4f}",
                              "" if r.diff is None else f"{r.diff:.4f}",
                              "" if chance is None else f"{chance:.4f}",
-                             "" if zero_shot is None else ("yes" if zero_shot else "no")])
+                             "" if zero_shot is None else ("yes" if zero_shot else "no"),
+                             _blank(r.records_low), _blank(r.records_high), _blank(r.records_answer_repeated)])
     return prompts_path, summary_path
 
 

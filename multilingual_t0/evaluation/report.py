@@ -1,10 +1,10 @@
 """Zero-shot results report: T5X eval output -> accuracy per prompt, median per (dataset, language), mean
 over languages (the T0 / mT0 protocol), as a Report that render.py writes as markdown, CSV and a PNG chart.
 
-`build_report` puts the steps together: read the eval directory (results.py), keep the paper's prompts when
-asked and aggregate (summary.py), put reference numbers beside (summary.py: a CSV or a model of the mT0
-paper), and, given `trained_on` (a training mixture or its run's config.gin), mark each dataset whose task
-cluster the mixture trained on as not zero-shot (contamination.py).
+`build_report` puts the steps together: read the eval directory (results.py: accuracies and the records each
+stands on), keep the paper's prompts when asked and aggregate (summary.py), put reference numbers beside
+(summary.py: a CSV or a model of the mT0 paper), and, given `trained_on` (a training mixture or its run's
+config.gin), mark each dataset whose task cluster the mixture trained on as not zero-shot (contamination.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from multilingual_t0.errors import DataNotFoundError
 from multilingual_t0.evaluation import contamination
 from multilingual_t0.evaluation.results import PromptResult, is_file, open_file, read_eval_dir, results_dir
 from multilingual_t0.evaluation.summary import (PROMPT_SETS, SummaryRow, aggregate, attach_reference,
-                                                chance_levels, load_reference, protocol_notes,
+                                                chance_levels, load_reference, protocol_notes, record_notes,
                                                 reference_notes, select_paper_prompts)
 from multilingual_t0.sources import fileio
 
@@ -74,7 +74,7 @@ def build_report(eval_dir: str, step: Optional[int] = None, reference: Optional[
         notes += dropped
     if not results:
         raise ValueError(f"no accuracy found in {results_dir(eval_dir)}: " + "; ".join(notes))
-    notes += protocol_notes(results)
+    notes += protocol_notes(results) + record_notes(results)
     languages, datasets = aggregate(results)
     report = Report(results, languages, datasets, notes, chance_levels(r.dataset for r in datasets))
     if reference:

@@ -7,7 +7,10 @@ JSONLogger writes, per task,
                            [[example, choice], is_correct, weight, target_length], "score": log-likelihood}
 Accuracy comes from the metrics file; a task without one is scored from its inference file (argmax of the
 summed log-likelihood per example, first choice on ties: what t5's rank-classification metric does).
-Accuracies are percentages, as t5's metrics report them.
+Accuracies are percentages, as t5's metrics report them. Beside each accuracy, on how many records it stands:
+`records_scored` and `records_answer_repeated` (records whose answer is more than one of their choices), which the
+package's rank-classification metric writes into the metrics file; for a metrics line without them (an eval run
+before the metric counted) they are counted from the inference file of the same step when there is one.
 
 A task name is identified as (dataset, language, template) from the registry's specs, else parsed as an
 eval task name (`registry.naming.parse_eval_task`). Files are touched only by the small functions under
@@ -23,6 +26,7 @@ import re
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from multilingual_t0.errors import DataNotFoundError
+from multilingual_t0.pipeline.metrics import RECORDS_ANSWER_REPEATED, RECORDS_SCORED, record_counts
 from multilingual_t0.registry.naming import parse_eval_task, report_name
 from multilingual_t0.registry.specs import build_task_specs
 from multilingual_t0.registry.xeval import build_eval_task_specs
@@ -43,6 +47,8 @@ class PromptResult:
     step: int
     accuracy: float
     source: str  # "metrics" or "scores"
+    records: Optional[int] = None  # records scored (None: not known)
+    records_answer_repeated: Optional[int] = None  # of those, records whose answer is more than one choice
 
 
 # ---- file access: the only functions of evaluation/ that touch files (through fileio, for gs://) ----
@@ -93,16 +99,20 @@ def _read_jsonl(path: str) -> Iterable[dict]:
                     raise ValueError(f"{path}:{line_no}: not a JSON line ({err})") from err
 
 
-def read_metrics(path: str, step: Optional[int] = None) -> Optional[Tuple[int, float]]:
-    """(step, accuracy) from a `<task>-metrics.jsonl`: the given step, else the latest (last line wins)."""
+Counts = Dict[str, int]  # {RECORDS_SCORED: n, RECORDS_ANSWER_REPEATED: m}; empty when not known
+
+
+def read_metrics(path: str, step: Optional[int] = None) -> Optional[Tuple[int, float, Counts]]:
+    """(step, accuracy, counts) from a `<task>-metrics.jsonl`: the given step, else the latest (last line wins)."""
     by_step = {}
     for record in _read_jsonl(path):
         if "accuracy" in record and isinstance(record.get("step"), int):
-            by_step[record["step"]] = float(record["accuracy"])
+            counts = {k: int(record[k]) for k in (RECORDS_SCORED, RECORDS_ANSWER_REPEATED) if k in record}
+            by_step[record["step"]] = (float(record["accuracy"]), counts if len(counts) == 2 else {})
     if not by_step:
         return None
     chosen = max(by_step) if step is None else step
-    return (chosen, by_step[chosen]) if chosen in by_step else None
+    return (chosen, *by_step[chosen]) if chosen in by_step else None
 
 
 def accuracy_from_scores(rows: Iterable[Tuple[Sequence, float]]) -> float:
@@ -123,14 +133,21 @@ def accuracy_from_scores(rows: Iterable[Tuple[Sequence, float]]) -> float:
     return 100.0 * sum(w for _, _, ok, w in best.values() if ok) / total
 
 
-def read_scores(path: str) -> float:
-    """Accuracy of a `<task>-<step>.jsonl` inference file written for a rank-classification task."""
+def read_scores(path: str) -> Tuple[float, Counts]:
+    """(accuracy, counts) of a `<task>-<step>.jsonl` inference file written for a rank-classification task."""
     rows = []
     for line_no, record in enumerate(_read_jsonl(path), start=1):
         if "score" not in record or "target" not in record:
             raise ValueError(f"{path}:{line_no}: no 'score' and 'target' (not a rank-classification output)")
         rows.append((record["target"], record["score"]))
-    return accuracy_from_scores(rows)
+    return accuracy_from_scores(rows), record_counts(target for target, _ in rows)
+
+
+def _counted(result: PromptResult, counts: Counts) -> PromptResult:
+    if not counts:
+        return result
+    return dataclasses.replace(result, records=counts[RECORDS_SCORED],
+                               records_answer_repeated=counts[RECORDS_ANSWER_REPEATED])
 
 
 def read_eval_dir(path: str, step: Optional[int] = None) -> Tuple[List[PromptResult], List[str]]:
@@ -158,14 +175,21 @@ def read_eval_dir(path: str, step: Optional[int] = None) -> Tuple[List[PromptRes
             notes.append(f"skipped {task}: not a registered task nor <benchmark>.<lang>_<prompt>_score_eval")
             continue
         found = read_metrics(metrics[task], step) if task in metrics else None
-        if found is not None:
-            results.append(PromptResult(task, *who, found[0], found[1], "metrics"))
-            continue
         steps = inferences.get(task, {})
+        if found is not None:
+            found_step, accuracy, counts = found
+            if not counts and found_step in steps:  # a metrics line written before the metric counted records
+                try:
+                    counts = read_scores(steps[found_step])[1]
+                except ValueError:
+                    counts = {}
+            results.append(_counted(PromptResult(task, *who, found_step, accuracy, "metrics"), counts))
+            continue
         chosen = (max(steps) if steps else None) if step is None else step
         if chosen in steps:
             try:
-                results.append(PromptResult(task, *who, chosen, read_scores(steps[chosen]), "scores"))
+                accuracy, counts = read_scores(steps[chosen])
+                results.append(_counted(PromptResult(task, *who, chosen, accuracy, "scores"), counts))
             except ValueError as err:
                 notes.append(f"skipped {task}: {err}")
         else:

@@ -1,6 +1,8 @@
 """Aggregating prompt accuracies the T0 / mT0 way, the mT0 paper's protocol, and reference numbers.
 
-Median over prompts per (dataset, language), then the mean of those medians over languages. The mT0 paper's
+Median over prompts per (dataset, language), then the mean of those medians over languages; beside each, on how
+many records it stands (`record_notes` names the prompts that scored fewer records than another prompt of the same
+dataset and language, and the records whose answer is more than one of their choices). The mT0 paper's
 protocol (registry.xeval.paper_protocol): its 5 prompts per dataset and its languages; `select_paper_prompts`
 keeps only those, and `protocol_notes` says where a dataset's prompts or languages differ from the paper's.
 References: a CSV (dataset,language,accuracy), or a model of the paper (`mt0-13b`, `mt0-13b-p3`, ...) from
@@ -38,6 +40,12 @@ class SummaryRow:
     low: float  # min over prompts (language rows) / over languages (mean rows)
     high: float
     reference: Optional[float] = None
+    # Records scored: fewest and most over the prompts (language rows), their sums over languages (mean rows);
+    # None when some prompt's count is not known.
+    records_low: Optional[int] = None
+    records_high: Optional[int] = None
+    # Records whose answer is more than one of their choices: most over prompts / sum over languages.
+    records_answer_repeated: Optional[int] = None
 
     @property
     def diff(self) -> Optional[float]:
@@ -53,20 +61,69 @@ def _order(datasets: Iterable[str]) -> List[str]:
     return [d for d in first if d in names] + sorted(names - set(first))
 
 
+def _language_row(dataset: str, language: str, prompts: Sequence[PromptResult]) -> SummaryRow:
+    accs = [p.accuracy for p in prompts]
+    row = SummaryRow(dataset, language, len(accs), statistics.median(accs), min(accs), max(accs))
+    if any(p.records is None for p in prompts):
+        return row
+    return dataclasses.replace(row, records_low=min(p.records for p in prompts),
+                               records_high=max(p.records for p in prompts),
+                               records_answer_repeated=max(p.records_answer_repeated or 0 for p in prompts))
+
+
+def _dataset_row(dataset: str, rows: Sequence[SummaryRow]) -> SummaryRow:
+    medians = [r.accuracy for r in rows]
+    row = SummaryRow(dataset, MEAN, sum(r.prompts for r in rows), statistics.fmean(medians), min(medians),
+                     max(medians))
+    if any(r.records_low is None for r in rows):
+        return row
+    return dataclasses.replace(row, records_low=sum(r.records_low for r in rows),
+                               records_high=sum(r.records_high for r in rows),
+                               records_answer_repeated=sum(r.records_answer_repeated for r in rows))
+
+
 def aggregate(prompts: Sequence[PromptResult]) -> Tuple[List[SummaryRow], List[SummaryRow]]:
-    """(median over prompts per (dataset, language), mean of those medians per dataset)."""
-    groups: Dict[Tuple[str, str], List[float]] = {}
+    """(median over prompts per (dataset, language), mean of those medians per dataset), with record counts."""
+    groups: Dict[Tuple[str, str], List[PromptResult]] = {}
     for p in prompts:
-        groups.setdefault((p.dataset, p.language), []).append(p.accuracy)
+        groups.setdefault((p.dataset, p.language), []).append(p)
     languages, datasets = [], []
     for dataset in _order(d for d, _ in groups):
-        rows = [SummaryRow(d, lang, len(accs), statistics.median(accs), min(accs), max(accs))
-                for (d, lang), accs in sorted(groups.items()) if d == dataset]
+        rows = [_language_row(d, lang, group) for (d, lang), group in sorted(groups.items()) if d == dataset]
         languages.extend(rows)
-        medians = [r.accuracy for r in rows]
-        datasets.append(SummaryRow(dataset, MEAN, sum(r.prompts for r in rows), statistics.fmean(medians),
-                                   min(medians), max(medians)))
+        datasets.append(_dataset_row(dataset, rows))
     return languages, datasets
+
+
+def _listed(items: Sequence[str], limit: int = 6) -> str:
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def record_notes(prompts: Sequence[PromptResult]) -> List[str]:
+    """What the record counts say: prompts that scored fewer records than another prompt of their dataset and
+    language, records whose answer is more than one of their choices, and prompts whose count is not known."""
+    groups: Dict[Tuple[str, str], List[PromptResult]] = {}
+    for p in prompts:
+        groups.setdefault((p.dataset, p.language), []).append(p)
+    notes = []
+    for (dataset, language), group in sorted(groups.items()):
+        known = [p for p in group if p.records is not None]
+        most = max((p.records for p in known), default=None)
+        fewer = sorted((p for p in known if p.records < most), key=lambda p: (p.records, p.template))
+        if fewer:
+            notes.append(f"{dataset} {language}: {_listed([f'`{p.template}` {p.records}' for p in fewer])} of the "
+                         f"{most} records another prompt scored (a template that applies to only some records, "
+                         "e.g. COPA's cause-only and effect-only prompts, renders nothing for the others)")
+        repeated = sorted((p for p in known if p.records_answer_repeated), key=lambda p: p.template)
+        if repeated:
+            notes.append(f"{dataset} {language}: records whose answer is more than one of their choices (every copy "
+                         f"counts as correct, as in T0's rank classification): "
+                         f"{_listed([f'`{p.template}` {p.records_answer_repeated}' for p in repeated])}")
+    unknown = sorted(p.task for p in prompts if p.records is None)
+    if unknown:
+        notes.append(f"records scored not known for {len(unknown)} prompt(s) (metrics written without "
+                     f"records_scored and no <task>-<step>.jsonl beside them): {_listed(unknown, 5)}")
+    return notes
 
 
 # ---- the mT0 paper's protocol ----

@@ -9,8 +9,9 @@ registering ~1,000 tasks renders no Jinja.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Counter, Dict, Iterable, List, Optional, Sequence
 
 from t5.data import glue_utils
 from t5.data import postprocessors as t5_postprocessors
@@ -60,9 +61,26 @@ class ClassIdPostprocessor:
         return choices.index(text) if text in choices else -1
 
 
+# What a rank-classification eval reports beside t5's metrics (T5X writes them with the accuracy, in
+# <task>-metrics.jsonl): the records scored, and those whose answer appears more than once among their choices.
+RECORDS_SCORED = "records_scored"
+RECORDS_ANSWER_REPEATED = "records_answer_repeated"
+
+
+def record_counts(targets: Iterable[Sequence]) -> Dict[str, int]:
+    """{RECORDS_SCORED, RECORDS_ANSWER_REPEATED} from the postprocessed targets of every scored choice,
+    each `((example, choice), is_correct, weight, length)`: a record is an example, and its answer is
+    repeated when more than one of its choices is correct."""
+    correct: Counter = collections.Counter()
+    for target in targets:
+        correct[int(target[0][0])] += bool(target[1])
+    return {RECORDS_SCORED: len(correct), RECORDS_ANSWER_REPEATED: sum(1 for n in correct.values() if n > 1)}
+
+
 @dataclasses.dataclass(frozen=True)
 class RankClassificationMetric:
-    """t5's rank-classification metric; num_classes from the fixed choices (None if they vary)."""
+    """t5's rank-classification metric (num_classes from the fixed choices, None if they vary), and
+    `record_counts`, so the report can say on how many records each accuracy stands."""
 
     dataset: str
     subset: Optional[str]
@@ -70,7 +88,8 @@ class RankClassificationMetric:
 
     def __call__(self, targets, scores):
         choices = fixed_answer_choices(self.dataset, self.subset, self.template)
-        return t5_metrics.rank_classification(targets, scores, num_classes=len(choices) if choices else None)
+        result = t5_metrics.rank_classification(targets, scores, num_classes=len(choices) if choices else None)
+        return {**result, **record_counts(targets)}
 
 
 # Score of each (input, choice) pair -> kept; targets -> (idx, is_correct, weight, length).

@@ -1,6 +1,7 @@
 """seqio preprocessor chains of the prompted tasks and their rank-classification twins.
 
-Module-level functions (not lambdas) so the chains pickle for Beam caching.
+Module-level functions (not lambdas; per-task arguments through functools.partial) so the chains pickle
+for Beam caching.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def _unit_weight(ex):
     return 1.0
 
 
-# One example per answer choice; the source guarantees exactly one equals the target.
+# One example per answer choice; the source guarantees at least one equals the target (when the answer
+# appears twice among the choices, every copy is correct: the answer's text wins whichever copy scores best).
 rank_classification = functools.partial(
     t5_preprocessors.rank_classification,
     inputs_fn=_choice_inputs,
@@ -77,5 +79,43 @@ def prompted_chain() -> List[Callable]:
     return [tokenize, seqio.CacheDatasetPlaceholder(), seqio.preprocessors.append_eos]
 
 
-def score_eval_chain() -> List[Callable]:
-    return [rank_classification] + prompted_chain()
+def _fits(ex, feature: str, limit: int, task: str):
+    """An op that fails, naming the task, example, choice and length, when `ex[feature]` is over `limit`."""
+    length = tf.size(ex[feature])
+    if feature == "targets":
+        what = (f"example {{}}, answer choice {{}}: {{}} tokens with EOS, longer than the targets length {limit}: "
+                f"the choice would be scored on its first {limit} tokens, without its EOS")
+        values = (ex["idx"][0], ex["idx"][1], length)
+    else:
+        what = (f"example {{}}: an input of {{}} tokens, longer than the inputs length {limit}: every choice "
+                f"would be scored against its first {limit} tokens")
+        values = (ex["idx"][0], length)
+    message = tf.strings.format(
+        f"Rank classification would score a cut example. Task {task}, {what} (examples count from 0 in the "
+        f"order `mt0 show {task} --split SPLIT` prints them). Set TASK_FEATURE_LENGTHS = None so that T5X "
+        f"measures the longest input and choice of the eval set (configs/runs/eval_score.gin does), or give "
+        f"{feature} a length of at least {{}}.", values + (length,))
+    return tf.debugging.Assert(length <= limit, [message], summarize=1)
+
+
+def refuse_truncation(dataset: tf.data.Dataset, sequence_length=None, *, task: str) -> tf.data.Dataset:
+    """Fails, instead of letting seqio cut them, on examples longer than the given feature lengths.
+
+    seqio trims every feature to its length after the chain: a choice longer than the targets length would
+    be scored on its first tokens without EOS while the short choices are scored whole, and a cut input
+    changes the question. Nothing to check without lengths (None: T5X's evaluator measures the data).
+    """
+    limits = {k: v for k, v in (sequence_length or {}).items() if k in ("inputs", "targets") and isinstance(v, int)}
+    if not limits:
+        return dataset
+
+    def check(ex):
+        with tf.control_dependencies([_fits(ex, k, limit, task) for k, limit in limits.items()]):
+            return {k: tf.identity(v) for k, v in ex.items()}
+
+    return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def score_eval_chain(task: str) -> List[Callable]:
+    """The prompted chain after one example per answer choice; then the refusal to cut an example."""
+    return [rank_classification] + prompted_chain() + [functools.partial(refuse_truncation, task=task)]

@@ -29,7 +29,7 @@ class PromptedDataSource(StreamedSource):
     pipelines_built = 0
 
     def __init__(self, spec: DatasetSpec, template: str, task: str, with_choices: bool,
-                 require_one_correct_choice: bool = False, strict: Optional[bool] = None,
+                 require_answer_among_choices: bool = False, strict: Optional[bool] = None,
                  template_from: Optional[Tuple[str, Optional[str]]] = None, tokenize_features=None):
         sizes = {s.name: s.num_examples for s in spec.splits}
         super().__init__(
@@ -41,7 +41,7 @@ class PromptedDataSource(StreamedSource):
         self.template = template
         self.task = task
         self.with_choices = with_choices
-        self.require_one_correct_choice = require_one_correct_choice
+        self.require_answer_among_choices = require_answer_among_choices
         self.strict = strict
         # (dataset, subset) whose promptsource template renders the records; default: the data's own.
         # Multilingual eval applies English templates to other datasets (XCOPA with super_glue/copa's).
@@ -64,7 +64,7 @@ class PromptedDataSource(StreamedSource):
         if self._renderer is None or self._renderer.strict != strict:
             self._renderer = Renderer(self.task, *self.template_from, self.template,
                                       with_choices=self.with_choices,
-                                      require_one_correct_choice=self.require_one_correct_choice, strict=strict)
+                                      require_answer_among_choices=self.require_answer_among_choices, strict=strict)
         return self._renderer
 
     def locate(self, split: str) -> LocatedSplit:

@@ -1,7 +1,9 @@
 """promptsource Template -> {inputs, targets, answer_choices}, counting what does not render.
 
 promptsource quirks handled here: `apply` returns `[""]` when a template does not apply (dropped);
-targets may carry leading whitespace (stripped); answer choices may depend on the record. A record that
+targets may carry leading whitespace (stripped); answer choices may depend on the record. For rank
+classification the target must be one of the choices; a record whose answer appears more than once among
+its choices is kept (every copy is correct, as in T0's own tasks), and the eval metric counts such records. A record that
 makes a template raise is skipped, counted and logged once per (task, error type) with its index;
 strict mode (`MT0_STRICT=1` or `strict=True`) raises `BadRecordError` instead.
 """
@@ -115,13 +117,13 @@ class Renderer:
     """Applies one template to the records of one task."""
 
     def __init__(self, task: str, dataset: str, subset: Optional[str], template_name: str,
-                 with_choices: bool, require_one_correct_choice: bool = False,
+                 with_choices: bool, require_answer_among_choices: bool = False,
                  strict: Optional[bool] = None):
         self.task = task
         self.template = load_template(dataset, subset, template_name)
         self.compiled = CompiledTemplate(self.template)
         self.with_choices = with_choices
-        self.require_one_correct_choice = require_one_correct_choice
+        self.require_answer_among_choices = require_answer_among_choices
         self.strict = settings.current().strict if strict is None else strict
 
     def render(self, index: int, record: Any) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
@@ -143,10 +145,9 @@ class Renderer:
         example: Dict[str, Any] = {"inputs": inputs, "targets": targets}
         if self.with_choices:
             choices = [c.strip() for c in choices or []]
-            if self.require_one_correct_choice and choices.count(targets) != 1:
-                raise ValueError(
-                    f"target {targets!r} occurs {choices.count(targets)} times among the answer "
-                    f"choices {choices}; rank classification needs exactly one")
+            if self.require_answer_among_choices and targets not in choices:
+                raise ValueError(f"target {targets!r} is not among the answer choices {choices}; rank "
+                                 "classification needs it there (it may be there more than once)")
             example["answer_choices"] = choices
         return example, None
 

@@ -33,14 +33,16 @@ def add_prompted_task(name: str, dataset: DatasetSpec, template: TemplateInfo, f
 
 def add_score_eval_task(name: str, dataset: DatasetSpec, template: TemplateInfo, features,
                         template_from: Optional[Tuple[str, Optional[str]]] = None) -> None:
-    """Rank-classification task: one example per answer choice, exactly one correct.
+    """Rank-classification task: one example per answer choice, those equal to the answer correct (the
+    answer may appear more than once among the choices: the metric counts such records); fixed feature
+    lengths that would cut an example are refused (preprocessors.refuse_truncation).
     `template_from` = (dataset, subset) of the template when it is another dataset's (XCOPA uses COPA's)."""
     template_from = template_from or (dataset.dataset, dataset.subset)
     source = PromptedDataSource(dataset, template.name, name, with_choices=True,
-                                require_one_correct_choice=True, template_from=template_from)
+                                require_answer_among_choices=True, template_from=template_from)
     seqio.TaskRegistry.add(
         name, source, output_features=features,
-        preprocessors=preprocessors.score_eval_chain(),
+        preprocessors=preprocessors.score_eval_chain(name),
         postprocess_fn=metrics.rank_classification_postprocessor,
         metric_fns=[metrics.RankClassificationMetric(*template_from, template.name)],
     )

@@ -290,3 +290,13 @@ def test_data_dir_option_points_the_mirror(capsys, tmp_path, monkeypatch):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "Der Hund schläft im Garten." in json.loads(out)[0]["inputs"]
+
+
+def test_show_an_lm_adaptation_task_prints_each_prefix_and_its_continuation(registered, capsys):
+    """LM-adaptation examples are token ids: `mt0 show` decodes them, so the prefix and its continuation read
+    as the document's text."""
+    assert main(["show", "mt5_lm_adapt.sw", "--source", "samples", "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    inputs = [line.split("inputs: ", 1)[1] for line in out.splitlines() if "inputs: " in line]
+    targets = [line.split("targets: ", 1)[1] for line in out.splitlines() if "targets: " in line]
+    assert len(inputs) == len(targets) == 2 and all(t.strip() for t in inputs + targets)

@@ -6,10 +6,11 @@ function's `checkpointed`). The function then returns a `ResumableFeed` (pipelin
 `clu.data.DatasetIterator` whose `save`/`restore` T5X calls with each checkpoint, so a restarted job
 continues with exactly the next batch on every host.
 
-Inputs the feed cannot serve (seqio's per-task pipelines: cached tasks, mC4 for LM adaptation, tasks read
-as Hub streams, MT0_MIXTURE_FEED=per_task) are refused at start when `checkpointed` is True, with the
-reason and the setting to turn off; with DATASET_CHECKPOINTS=False they are served as T5X's own
-`utils.get_dataset` serves them (a tf.data.Dataset, replayed from its start after a restart).
+Inputs the feed cannot serve go through seqio's pipelines: cached tasks, which tf.data's own iterator
+checkpoints save, and otherwise (prompted tasks read as Hub streams, MT0_MIXTURE_FEED=per_task) are refused at
+start when `checkpointed` is True, with the reason and the setting to turn off; with DATASET_CHECKPOINTS=False
+they are served as T5X's own `utils.get_dataset` serves them (a tf.data.Dataset, replayed from its start after
+a restart).
 """
 
 from __future__ import annotations

@@ -40,5 +40,9 @@ def iter_text(task, split: str) -> Iterator[Dict]:
         yield from task.source.iter_examples(split)
         return
     for ex in iter_tokenized(task, split):
-        yield {k.removesuffix("_pretokenized"): v for k, v in ex.items()
-               if k.endswith("_pretokenized") or isinstance(v, str)}
+        text = {k.removesuffix("_pretokenized"): v for k, v in ex.items()
+                if k.endswith("_pretokenized") or isinstance(v, str)}
+        if not text:  # token ids only (LM adaptation's prefix-LM examples): decoded, up to EOS
+            text = {k: feature.vocabulary.decode(ex[k]) for k, feature in task.output_features.items()
+                    if isinstance(ex.get(k), list)}
+        yield text

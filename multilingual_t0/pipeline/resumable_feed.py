@@ -95,7 +95,7 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
                     f"task {self.tasks[k].name!r}: its {split!r} data is read as a Hugging Face Hub stream, whose "
                     "position cannot be saved; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror)")
 
-    # -- the TensorFlow part: a group of example strings -> packed rows ------------------------------
+    # -- the TensorFlow part: a group of examples (text or token ids) -> packed rows -------------------
     def _pipeline(self, columns: Dict[str, tf.Tensor]) -> tf.data.Dataset:
         first = self.tasks[0]
         ds = tf.data.Dataset.from_tensors(columns)

@@ -35,7 +35,6 @@ from multilingual_t0.sources.reading import SplitReader, resolve_seed
 
 EXAMPLES_PER_CALL = 256
 FIRST_CALL = 8  # calls grow 8, 16, 32 ... to EXAMPLES_PER_CALL
-TEXT_FIELDS = ("inputs", "targets")
 
 
 def input_boundary() -> str:

@@ -128,8 +128,9 @@ def mc4_split(code: str, split: str, tfds_version: Optional[str] = None) -> Spli
         check_files=_has_documents, mirror_pattern="mc4/<lang>/<split>.jsonl[.gz]",
         mirror_fix=(f"put the documents (JSON lines with a {mc4_table.TEXT_FIELD!r} field) at {{target}}.gz, e.g. "
                     f"from the Hub's {mc4_table.HUB_ID} {pattern}"),
-        samples_fix=(f"sample text ships only for {', '.join(mc4_table.sample_languages())}; use "
-                     f"MT0_DATA_SOURCE=mirror with MT0_DATA_DIR, tfds ({mc4_table.TFDS_NAME}) or hub"),
+        samples_fix=(f"sample text ships only for {', '.join(mc4_table.sample_languages())}: train on those (a "
+                     "mixture of them: lm_adapt.add_mixture, docs/lm_adaptation.md), or use MT0_DATA_SOURCE=mirror "
+                     f"with MT0_DATA_DIR, tfds ({mc4_table.TFDS_NAME}) or hub"),
         hub_fix="mirror the files and set MT0_DATA_DIR (MT0_DATA_SOURCE=mirror)")
 
 

@@ -18,7 +18,6 @@ the same everywhere):
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import itertools
 import logging

@@ -198,6 +198,21 @@ MUTANTS = (
            (Edit("multilingual_t0/sources/reading.py", "        mine = shards[shard_index::num_shards]\n",
                  "        mine = shards\n"),),
            ("tests/test_virtual_shards.py", "tests/test_gcs.py", "-k", "in_order or order_cover")),
+    Mutant("M35", "the feed asks a never-drawn (rate-0) task for its position (a Hub-stream task breaks it)",
+           (Edit("multilingual_t0/pipeline/resumable_feed.py", '"tasks": [s.state() if k in drawn else None for k, s in',
+                 '"tasks": [s.state() for k, s in'),),
+           ("tests/test_zero_rate_tasks.py",)),
+    Mutant("M36", "a shuffled Hub stream gives every epoch the same order",
+           (Edit("multilingual_t0/sources/located.py", "                stream.set_epoch(epoch)\n", ""),),
+           ("tests/test_hub_layouts.py", "-k", "epoch")),
+    Mutant("M37", "mt0 check --full reads only the first records",
+           (Edit("multilingual_t0/jobs/check.py", "limit = None if full else num_examples * RECORDS_PER_EXAMPLE",
+                 "limit = num_examples * RECORDS_PER_EXAMPLE"),),
+           ("tests/test_check.py", "-k", "full")),
+    Mutant("M38", "an unknown on/off spelling is taken as off again",
+           (Edit("multilingual_t0/settings.py", "    if text in FALSE_WORDS:\n        return False\n",
+                 "    if True:\n        return False\n"),),
+           ("tests/test_settings.py",)),
 )
 
 

@@ -4,9 +4,11 @@ The vocabulary and data source are chosen through the package's own settings bef
 `multilingual_t0.tasks` (registration binds the vocabulary path).
 """
 
+import dataclasses
 import os
 import socket
 import tempfile
+from typing import Any, Optional
 
 import pytest
 
@@ -23,6 +25,23 @@ from multilingual_t0.pipeline.sample_vocab import train_vocab  # noqa: E402
 train_vocab(os.environ["MT0_VOCAB"])
 
 TEST_LENGTHS = {"inputs": 256, "targets": 256}
+
+
+@dataclasses.dataclass
+class DatasetConfig:
+    """The fields of T5X's utils.DatasetConfig that resumable.get_dataset reads (no T5X needed)."""
+
+    mixture_or_task_name: Any
+    task_feature_lengths: dict
+    split: str = "train"
+    batch_size: int = 8
+    shuffle: bool = True
+    seed: Optional[int] = 5
+    use_cached: bool = False
+    pack: bool = True
+    use_custom_packing_ops: bool = False
+    module: Optional[str] = None
+    trim_output_features: bool = True
 # What configs/runs/eval_score.gin gives T5X for rank classification: no fixed lengths, so seqio's evaluator
 # pads to the eval set's own longest input and choice (a fixed length that would cut one is refused).
 EVAL_LENGTHS = None

@@ -8,12 +8,12 @@ import gzip
 import json
 import os
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import seqio
 
+from conftest import DatasetConfig
 from gcs_emulator import make_bucket, running_emulator, upload_tree
 from multilingual_t0 import lm_adapt, resumable
 from multilingual_t0.errors import DamagedFileError, DataNotFoundError
@@ -35,10 +35,8 @@ TFDS_LANGUAGES = ["sw", "en"]
 EOS = 1
 
 
-def _config(name, seed=1, batch_size=4, shuffle=True):
-    return SimpleNamespace(mixture_or_task_name=name, task_feature_lengths=LENGTHS, split="train",
-                           batch_size=batch_size, shuffle=shuffle, seed=seed, use_cached=False, pack=True,
-                           use_custom_packing_ops=False, module=None, trim_output_features=True)
+def _config(name, seed=1):
+    return DatasetConfig(name, LENGTHS, batch_size=4, seed=seed)
 
 
 def _feed(name, host=0, hosts=1, seed=1):

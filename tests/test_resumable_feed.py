@@ -2,38 +2,19 @@
 feed saved and restored in a new object continues with exactly the batches the uninterrupted one returns."""
 
 import collections
-import dataclasses
 import json
-from typing import Any, Optional
 
 import numpy as np
 import pytest
 import seqio
 
-from conftest import assert_same_examples
+from conftest import DatasetConfig, assert_same_examples
 from multilingual_t0 import resumable
 from multilingual_t0.errors import HostWithoutExamplesError, NotResumableError
 from multilingual_t0.pipeline import resumable_feed, streamed_mixture
 from multilingual_t0.sources import files
 
 LENGTHS = {"inputs": 64, "targets": 32}
-
-
-@dataclasses.dataclass
-class DatasetConfig:
-    """The fields of T5X's utils.DatasetConfig that get_dataset reads (no T5X needed)."""
-
-    mixture_or_task_name: Any
-    task_feature_lengths: dict
-    split: str = "train"
-    batch_size: int = 8
-    shuffle: bool = True
-    seed: Optional[int] = 5
-    use_cached: bool = False
-    pack: bool = True
-    use_custom_packing_ops: bool = False
-    module: Optional[str] = None
-    trim_output_features: bool = True
 
 
 def _feed(name, shard=(0, 1), batch_size=8, lengths=LENGTHS, **cfg):

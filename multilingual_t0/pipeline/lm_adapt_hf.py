@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, Optional, Sequence
 
 from multilingual_t0 import settings
 from multilingual_t0.catalog import mc4
-from multilingual_t0.pipeline.prefix_lm import DEFAULT_LENGTHS, SplitDraws, document_examples
+from multilingual_t0.pipeline.prefix_lm import DEFAULT_LENGTHS, documents_examples
 from multilingual_t0.pipeline.vocab import _vocabulary, vocabulary_path
 from multilingual_t0.sources.layouts import mc4_documents, mc4_split
 from multilingual_t0.sources.located import LocatedSplit, locate
@@ -55,13 +55,11 @@ def _language_examples(code: str, split: str, source: str, data_dir: Optional[st
     located = _locate(code, split, source, data_dir, hub_id, hub_revision)
     epoch = 0
     while True:
-        records = located.records(shuffle=shuffle, seed=seed, epoch=epoch)
+        documents = mc4_documents(located.records(shuffle=shuffle, seed=seed, epoch=epoch), located.origin)
         produced = False
-        for index, text in mc4_documents(records, located.origin):
-            draws = SplitDraws(seed, code, epoch, index)
-            for inputs, targets in document_examples(encode(text), lengths, draws, eos_id):
-                produced = True
-                yield {"inputs": inputs, "targets": targets, "language": code}
+        for inputs, targets in documents_examples(documents, encode, code, seed, epoch, lengths, eos_id):
+            produced = True
+            yield {"inputs": inputs, "targets": targets, "language": code}
         epoch += 1
         if not repeat or not produced:  # a source with no usable segment would loop forever
             return

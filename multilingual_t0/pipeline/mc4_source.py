@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from multilingual_t0.catalog import mc4
 from multilingual_t0.pipeline import vocab
-from multilingual_t0.pipeline.prefix_lm import DEFAULT_LENGTHS, SplitDraws, prefix_lm_segments, segment_length
+from multilingual_t0.pipeline.prefix_lm import DEFAULT_LENGTHS, documents_examples, segment_length
 from multilingual_t0.pipeline.streamed_source import ExampleContext, StreamedSource
 from multilingual_t0.sources.layouts import mc4_documents, mc4_split
 from multilingual_t0.sources.located import LocatedSplit, locate
@@ -83,18 +83,16 @@ class Mc4DataSource(StreamedSource):
                  context: ExampleContext = ExampleContext()) -> Iterator[Dict[str, List[int]]]:
         """Each document tokenized and cut into prefix-LM segments; records without a non-empty text are
         skipped and counted."""
-        lengths = context.sequence_length or getattr(self._lengths, "value", None) or DEFAULT_LENGTHS
+        lengths = context.sequence_length or DEFAULT_LENGTHS
         if "inputs" not in lengths:
             raise ValueError(f"{self.language.code!r}: the prefix-LM objective needs an 'inputs' length; got "
                              f"{dict(lengths)}")
-        length = segment_length(lengths["inputs"])
-        encode = vocab.get_vocabulary().tokenizer.EncodeAsIds
+        segment_length(lengths["inputs"])  # a length too short fails here, before any document is read
         seed = UNSEEDED if context.seed is None else context.seed
-        code = self.language.code
-        for index, text in mc4_documents(records, located.origin):
-            draws = SplitDraws(seed, code, context.epoch, index)
-            for inputs, targets in prefix_lm_segments(encode(text), length, draws):
-                yield {"inputs": inputs, "targets": targets}
+        for inputs, targets in documents_examples(mc4_documents(records, located.origin),
+                                                  vocab.get_vocabulary().tokenizer.EncodeAsIds,
+                                                  self.language.code, seed, context.epoch, lengths):
+            yield {"inputs": inputs, "targets": targets}
 
     def get_dataset(self, split: str = "train", shuffle: bool = True, seed: Optional[int] = None,
                     shard_info: Optional[seqio.ShardInfo] = None, *, sequence_length=None,

@@ -20,7 +20,7 @@ tests/test_prefix_lm.py checks the segments equal t5's `prefix_lm` on the same s
 from __future__ import annotations
 
 import hashlib
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 CHUNK_MAX_LENGTH = 65536  # t5's prefix_lm: select_random_chunk(max_length=65536)
 DEFAULT_LENGTHS = {"inputs": 1024, "targets": 256}  # mT0's plan for the +100K adaptation steps
@@ -97,3 +97,12 @@ def document_examples(tokens: Sequence[int], lengths: dict, draws: SplitDraws, e
     EOS as the task's chain does (for use outside seqio)."""
     for inputs, targets in prefix_lm_segments(tokens, segment_length(lengths["inputs"]), draws):
         yield (inputs, targets) if eos_id is None else with_eos(inputs, targets, lengths["targets"], eos_id)
+
+
+def documents_examples(documents: Iterable[Tuple[int, str]], encode: Callable[[str], List[int]], stream: str,
+                       seed: int, epoch: int, lengths: dict, eos_id: Optional[int] = None
+                       ) -> Iterator[Tuple[List[int], List[int]]]:
+    """The examples of (index, text) documents of one stream, in order: each tokenized by `encode` and cut with
+    the draws of (seed, stream, epoch, index). The seqio source and the Hugging Face stream both read this."""
+    for index, text in documents:
+        yield from document_examples(encode(text), lengths, SplitDraws(seed, stream, epoch, index), eos_id)

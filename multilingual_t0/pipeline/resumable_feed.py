@@ -36,6 +36,7 @@ from multilingual_t0.errors import NotResumableError
 from multilingual_t0.pipeline.streamed_mixture import TaskStream, shared_chain, why_not_fused
 from multilingual_t0.pipeline.task_draws import TaskDraws, seed_pairs_at
 from multilingual_t0.sources import fileio
+from multilingual_t0.sources.located import hub_stream_not_resumable
 from multilingual_t0.sources.reading import resolve_seed
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,7 @@ class ResumableFeed(dataset_iterator.DatasetIterator):
         self._reset(None)
         for k in self.draws.kept.tolist():  # refused now, naming the task, not at the first checkpoint
             if not self.streams[k].resumable:
-                raise NotResumableError(
-                    f"task {self.tasks[k].name!r}: its {split!r} data is read as a Hugging Face Hub stream, whose "
-                    "position cannot be saved; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror)")
+                raise hub_stream_not_resumable(f"task {self.tasks[k].name!r}: its {split!r} data")
 
     # -- the TensorFlow part: a group of examples (text or token ids) -> packed rows -------------------
     def _pipeline(self, columns: Dict[str, tf.Tensor]) -> tf.data.Dataset:

@@ -30,7 +30,7 @@ import tensorflow as tf
 from multilingual_t0 import settings
 from multilingual_t0.errors import NotResumableError
 from multilingual_t0.pipeline.python_calls import CALLS
-from multilingual_t0.sources.located import LocatedSplit
+from multilingual_t0.sources.located import LocatedSplit, hub_stream_not_resumable
 from multilingual_t0.sources.reading import SplitReader, resolve_seed
 
 EXAMPLES_PER_CALL = 256
@@ -207,10 +207,7 @@ class ExampleStream:
     def state(self) -> dict:
         """Where this stream stands (JSON-able): right after the last example it returned."""
         if self._records is None:
-            raise NotResumableError(f"{self._what} is read as a Hugging Face Hub stream, whose position cannot be "
-                                    "saved; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror).")
-        if self._record < 0:  # nothing returned yet
-            return {"reader": self._records.at, "skip": 0}
+            raise hub_stream_not_resumable(self._what)
         return {"reader": self._records.at, "skip": self._from_record}
 
 
@@ -286,6 +283,7 @@ class StreamedSource(seqio.DataSource):
             yield from it
 
         # Each generator call is counted, and ends once the process exits (python_calls).
+        # per_example (strings one at a time, for comparison) has no form for token ids: those always cross batched
         if input_boundary() == "per_example" and not self.token_ids:
             return tf.data.Dataset.from_generator(lambda: CALLS.items(generate()),
                                                   output_signature=dict(self.output_signature))

@@ -76,9 +76,7 @@ class LocatedSplit:
                               num_shards=num_shards, epoch=epoch, state=state, counts=self.counts,
                               count_files=self.layout.count_files)
         if state is not None:
-            raise NotResumableError(
-                f"{self.origin} is read as a Hugging Face Hub stream, whose position cannot be saved in a "
-                f"dataset checkpoint; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror).")
+            raise hub_stream_not_resumable(self.origin)
         return self._hub_records(shard_index, num_shards, shuffle, seed, epoch)
 
     def records(self, shard_index: int = 0, num_shards: int = 1, *, shuffle: bool = False,
@@ -130,6 +128,12 @@ def buffer_shuffled(items: Iterable[Any], size: int, rng: random.Random) -> Iter
         buffer[k] = item
     rng.shuffle(buffer)
     yield from buffer
+
+
+def hub_stream_not_resumable(what: str) -> NotResumableError:
+    """The error for saving or restoring the position of data read as a Hub stream, naming `what`."""
+    return NotResumableError(f"{what} is read as a Hugging Face Hub stream, whose position cannot be saved in a "
+                             "dataset checkpoint; read a mirror instead (`mt0 download`, then MT0_DATA_SOURCE=mirror).")
 
 
 def source_kind(layout: SplitLayout, settings: Optional[settings_module.DataSettings] = None) -> str:

@@ -156,7 +156,7 @@ def _units(files: Sequence[str], shuffle: bool, shard_index: int, num_shards: in
     _warn_uncuttable(files, num_shards, shuffle)
     by_file = 1 < num_shards <= len(files)
     if counts is not None:  # the files' record counts are known (TFDS's shard lengths)
-        offsets = [sum(counts[:k]) for k in range(len(files))]
+        offsets = [0, *itertools.accumulate(counts)][:len(files)]
     elif not count_files:
         offsets = [k * FILE_INDEX_STRIDE for k in range(len(files))]
     else:

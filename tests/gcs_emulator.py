@@ -6,6 +6,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -20,9 +21,12 @@ def free_port() -> int:
 def running_emulator(timeout: float = 30.0):
     """Yields the emulator's URL (for STORAGE_EMULATOR_HOST); stops it on exit."""
     port = free_port()
+    # Its log goes to a file: a pipe nobody reads fills up with the tracebacks it prints for every request a
+    # client drops (gcsfs does), and the server then blocks writing the next one, hanging every later request.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
                              "--port", str(port), "--in-memory", "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -32,8 +36,9 @@ def running_emulator(timeout: float = 30.0):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
                     raise RuntimeError(f"gcp-storage-emulator did not start on {url}: "
-                                       f"{proc.stderr.read().decode(errors='replace')[-2000:]}")
+                                       f"{log.read().decode(errors='replace')[-2000:]}")
                 time.sleep(0.1)
         yield url
     finally:
@@ -43,6 +48,7 @@ def running_emulator(timeout: float = 30.0):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 def make_bucket(name: str) -> str:
